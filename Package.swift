@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// Superalign: a Swift host that embeds Lua 5.4 to run superalignment experiments on CPUs.
+//
+// CPU-specific code generation is chosen by the build scripts (Scripts/build-flags.sh), never
+// by unsafeFlags here: a plain `swift build` builds a portable, correct binary.
+import PackageDescription
+
+let package = Package(
+    name: "superalign",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "superalign", targets: ["superalign"]),
+        .library(name: "LuaHost", targets: ["LuaHost"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: Lua
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .target(name: "LuaHost", dependencies: ["CLua"]),
+
+        // MARK: Numeric engine (knows nothing of Lua or alignment)
+        .target(name: "Tensor"),
+
+        // MARK: Command line
+        .executableTarget(
+            name: "superalign",
+            dependencies: [
+                "LuaHost", "Tensor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: set up, build an optimized binary for this CPU, and run the quick start.
+#   bash Scripts/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/setup.sh
+read -r -a flags <<< "$(bash Scripts/build-flags.sh)"
+swift build -c release --product superalign "${flags[@]}" >&2
+bin="$(swift build -c release --product superalign "${flags[@]}" --show-bin-path)/superalign"
+"$bin" plugins check Plugins/attackers/*.lua Plugins/critics/*.lua Plugins/oversight/*.lua

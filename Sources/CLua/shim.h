@@ -1,0 +1,301 @@
+/*
+ * The C side of Superalign's Lua host.
+ *
+ * Swift cannot import lua.h's function-like macros or variadic functions, so thin static inline
+ * wrappers stand in for them. More importantly, Debian's liblua is C and raises errors with
+ * longjmp, which would skip Swift cleanups. The rule kept here: no Lua error ever unwinds through
+ * a Swift frame. Everything that may raise (the budget hook, the memory cap, errors reported by
+ * Swift host functions) is raised from C, and Swift host functions are called through a C
+ * trampoline that turns their status into lua_error after the Swift frame has returned.
+ */
+#ifndef SUPERALIGN_CLUA_SHIM_H
+#define SUPERALIGN_CLUA_SHIM_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- Budgets ---------------------------------------------------------------------------- */
+
+/* Why a plugin call stopped early. */
+enum {
+    SA_EXCEEDED_NONE = 0,
+    SA_EXCEEDED_INSTRUCTIONS = 1,
+    SA_EXCEEDED_TIME = 2,
+    SA_EXCEEDED_NESTING = 3,
+};
+
+/* The count hook fires every SA_HOOK_INTERVAL VM instructions while a plugin runs. */
+#define SA_HOOK_INTERVAL 1000
+
+typedef unsigned long long (*sa_clock_fn)(void *context);
+typedef int (*sa_dispatch_fn)(lua_State *L, void *function, void *host);
+
+/*
+ * Per-state budget and host hooks. One lives beside every lua_State (as the allocator's user
+ * data) and is shared by all its coroutines.
+ */
+typedef struct sa_state {
+    /* memory (bytes) */
+    size_t mem_used, mem_limit, mem_peak;
+    int enforcing;          /* 1 while plugin code runs; the host itself is never refused */
+    int mem_refused;        /* an allocation was refused during the current call */
+    /* instructions and wall time */
+    int active;             /* budget checks on (plugin code running) */
+    long long instr_used, instr_limit;
+    unsigned long long deadline_ns;     /* 0: no deadline */
+    sa_clock_fn clock;
+    void *clock_context;
+    int exceeded;           /* SA_EXCEEDED_* */
+    int forbidden;          /* a sandbox rule refused an operation during the current call */
+    int host_depth, host_depth_limit;   /* nesting of host (Swift) calls */
+    /* host functions */
+    sa_dispatch_fn dispatch;
+    void *host;
+} sa_state;
+
+static inline unsigned long long sa_monotonic_ns(void *context) {
+    (void)context;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static inline sa_state *sa_state_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (sa_state *)ud;
+}
+
+static inline const char *sa_exceeded_message(int why) {
+    switch (why) {
+    case SA_EXCEEDED_INSTRUCTIONS: return "instruction budget exceeded";
+    case SA_EXCEEDED_TIME: return "time budget exceeded";
+    case SA_EXCEEDED_NESTING: return "host call nesting too deep";
+    default: return "budget exceeded";
+    }
+}
+
+/*
+ * Charges `steps` units of work (VM instructions, or steps of a host-side loop such as the
+ * pattern matcher) and checks the deadline. Returns the SA_EXCEEDED_* reason, 0 when within
+ * budget. Never raises: callers decide how to report.
+ */
+static inline int sa_charge(sa_state *s, long long steps) {
+    if (!s->active) return SA_EXCEEDED_NONE;
+    if (s->exceeded) return s->exceeded;
+    s->instr_used += steps;
+    if (s->instr_limit > 0 && s->instr_used > s->instr_limit) {
+        s->exceeded = SA_EXCEEDED_INSTRUCTIONS;
+    } else if (s->deadline_ns != 0 && s->clock(s->clock_context) > s->deadline_ns) {
+        s->exceeded = SA_EXCEEDED_TIME;
+    }
+    return s->exceeded;
+}
+
+/*
+ * The count hook. Once a budget is exceeded it fires on every instruction of that coroutine and
+ * raises each time, so a plugin that catches the error with pcall cannot run one more
+ * instruction: the error always reaches the host.
+ */
+static inline void sa_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    sa_state *s = sa_state_of(L);
+    int count = lua_gethookcount(L);
+    if (!s->active) {
+        if (count != SA_HOOK_INTERVAL) lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
+        return;
+    }
+    int why = sa_charge(s, count);
+    if (why != SA_EXCEEDED_NONE) {
+        if (count != 1) lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "%s", sa_exceeded_message(why));
+    } else if (count != SA_HOOK_INTERVAL) {
+        lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
+    }
+}
+
+/* The allocator: counts every byte and refuses growth past the cap while plugin code runs. */
+static inline void *sa_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    sa_state *s = (sa_state *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && s->enforcing && s->mem_used - old + nsize > s->mem_limit) {
+        s->mem_refused = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p == NULL) return NULL;
+    s->mem_used = s->mem_used - old + nsize;
+    if (s->mem_used > s->mem_peak) s->mem_peak = s->mem_used;
+    return p;
+}
+
+/* Warnings (lua_warning) are routed to the host logger through the dispatcher as well. */
+typedef void (*sa_warn_sink)(void *host, const char *message, int tocont);
+
+/* ---- State ------------------------------------------------------------------------------ */
+
+/* A new state whose allocator and hook report to `s`. The hook stays installed for life, so
+ * every coroutine (they inherit it) runs under the budget. */
+static inline lua_State *sa_newstate(sa_state *s) {
+    if (s->clock == NULL) s->clock = sa_monotonic_ns;
+    lua_State *L = lua_newstate(sa_alloc, s);
+    if (L == NULL) return NULL;
+    lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
+    return L;
+}
+
+/* Resets the budget for a new plugin call (or the load phase, or shutdown). */
+static inline void sa_begin(lua_State *L, sa_state *s, long long instr_limit, unsigned long long budget_ns) {
+    s->instr_used = 0;
+    s->instr_limit = instr_limit;
+    s->deadline_ns = budget_ns ? s->clock(s->clock_context) + budget_ns : 0;
+    s->exceeded = SA_EXCEEDED_NONE;
+    s->forbidden = 0;
+    s->mem_refused = 0;
+    s->host_depth = 0;
+    s->active = 1;
+    s->enforcing = 1;
+    if (lua_gethookcount(L) != SA_HOOK_INTERVAL) lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
+}
+
+static inline void sa_end(sa_state *s) {
+    s->active = 0;
+    s->enforcing = 0;
+}
+
+/* ---- Host functions --------------------------------------------------------------------- */
+
+/*
+ * Every Swift host function is this C closure with upvalue 1 = light userdata naming the Swift
+ * function. Swift returns the number of results (>= 0), or -1 with an error value pushed, or -2
+ * with an error value pushed for a sandbox refusal. The memory cap is lifted while Swift runs
+ * (a refused allocation inside Swift would longjmp through it); an overdraft is reported as a
+ * memory error as soon as Swift has returned.
+ */
+static inline int sa_trampoline(lua_State *L) {
+    sa_state *s = sa_state_of(L);
+    void *fn = lua_touserdata(L, lua_upvalueindex(1));
+    if (s->active && s->host_depth >= s->host_depth_limit) {
+        s->exceeded = SA_EXCEEDED_NESTING;
+        return luaL_error(L, "%s", sa_exceeded_message(SA_EXCEEDED_NESTING));
+    }
+    int was_enforcing = s->enforcing;
+    s->enforcing = 0;
+    s->host_depth++;
+    int n = s->dispatch(L, fn, s->host);
+    s->host_depth--;
+    s->enforcing = was_enforcing;
+    if (n == -2) { s->forbidden = 1; return lua_error(L); }
+    if (n < 0) return lua_error(L);
+    if (s->exceeded) return luaL_error(L, "%s", sa_exceeded_message(s->exceeded));
+    if (was_enforcing && s->mem_used > s->mem_limit) {
+        s->mem_refused = 1;
+        lua_pushliteral(L, "not enough memory");
+        return lua_error(L);
+    }
+    return n;
+}
+
+static inline void sa_pushhostfunction(lua_State *L, void *fn) {
+    lua_pushlightuserdata(L, fn);
+    lua_pushcclosure(L, sa_trampoline, 1);
+}
+
+/* ---- Errors ----------------------------------------------------------------------------- */
+
+/*
+ * Message handler for every protected call into a plugin. It never calls a metamethod
+ * unprotected: a table error object with a __tostring that fails or loops is still reported.
+ * Leaves a table {message=, source=, line=, traceback=} as the error value.
+ */
+static inline int sa_tostring_protected(lua_State *L) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+static inline int sa_msghandler(lua_State *L) {
+    int err = lua_gettop(L);
+    const char *text = NULL;
+    if (lua_type(L, err) == LUA_TSTRING) {
+        text = lua_tostring(L, err);
+        lua_pushstring(L, text);
+    } else if (lua_type(L, err) == LUA_TNUMBER) {
+        lua_pushvalue(L, err);
+        lua_tolstring(L, -1, NULL); /* converts the copy in place */
+    } else if (luaL_getmetafield(L, err, "__tostring") != LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushcfunction(L, sa_tostring_protected);
+        lua_pushvalue(L, err);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_pushfstring(L, "(error object is a %s value whose __tostring failed)", luaL_typename(L, err));
+        }
+    } else if (lua_isnil(L, err)) {
+        lua_pushliteral(L, "(error object is nil)");
+    } else {
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, err));
+    }
+    /* stack: err, message */
+    lua_createtable(L, 0, 4);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "message");
+    /* innermost Lua frame: where the error happened */
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            lua_pushstring(L, ar.short_src);
+            lua_setfield(L, -2, "source");
+            lua_pushinteger(L, ar.currentline);
+            lua_setfield(L, -2, "line");
+            break;
+        }
+    }
+    luaL_traceback(L, L, NULL, 1);
+    lua_setfield(L, -2, "traceback");
+    return 1;
+}
+
+/* ---- Macro wrappers --------------------------------------------------------------------- */
+
+static inline int sa_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
+static inline void sa_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void sa_newtable(lua_State *L) { lua_newtable(L); }
+static inline const char *sa_tolstring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
+static inline int sa_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
+static inline void sa_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
+static inline int sa_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline int sa_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline void sa_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+static inline int sa_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name, const char *mode) {
+    return luaL_loadbufferx(L, buf, len, name, mode);
+}
+static inline int sa_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT, 0); }
+static inline void sa_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
+static inline int sa_ref(lua_State *L) { return luaL_ref(L, LUA_REGISTRYINDEX); }
+static inline void sa_unref(lua_State *L, int ref) { luaL_unref(L, LUA_REGISTRYINDEX, ref); }
+static inline int sa_getref(lua_State *L, int ref) { return lua_rawgeti(L, LUA_REGISTRYINDEX, ref); }
+static inline void sa_pushmsghandler(lua_State *L) { lua_pushcfunction(L, sa_msghandler); }
+
+/* Opens one standard library into the registry's loaded table (never into _G beyond base). */
+static inline void sa_openlib(lua_State *L, const char *name) {
+    lua_CFunction f = NULL;
+    if (strcmp(name, "_G") == 0) f = luaopen_base;
+    else if (strcmp(name, "string") == 0) f = luaopen_string;
+    else if (strcmp(name, "table") == 0) f = luaopen_table;
+    else if (strcmp(name, "math") == 0) f = luaopen_math;
+    else if (strcmp(name, "utf8") == 0) f = luaopen_utf8;
+    else if (strcmp(name, "coroutine") == 0) f = luaopen_coroutine;
+    if (f == NULL) { lua_pushnil(L); return; }
+    luaL_requiref(L, name, f, 0);
+}
+
+#endif
