@@ -28,6 +28,9 @@ enum {
     SA_EXCEEDED_NESTING = 3,
 };
 
+/* The short source name of the sandbox's own Lua code; its frames are hidden from error locations. */
+#define SA_SANDBOX_CHUNK "(sandbox)"
+
 /* The count hook fires every SA_HOOK_INTERVAL VM instructions while a plugin runs. */
 #define SA_HOOK_INTERVAL 1000
 
@@ -251,7 +254,7 @@ static inline int sa_msghandler(lua_State *L) {
     /* innermost Lua frame: where the error happened */
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); level++) {
-        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && strcmp(ar.short_src, SA_SANDBOX_CHUNK) != 0) {
             lua_pushstring(L, ar.short_src);
             lua_setfield(L, -2, "source");
             lua_pushinteger(L, ar.currentline);
@@ -285,7 +288,7 @@ static inline void sa_unref(lua_State *L, int ref) { luaL_unref(L, LUA_REGISTRYI
 static inline int sa_getref(lua_State *L, int ref) { return lua_rawgeti(L, LUA_REGISTRYINDEX, ref); }
 static inline void sa_pushmsghandler(lua_State *L) { lua_pushcfunction(L, sa_msghandler); }
 
-/* Opens one standard library into the registry's loaded table (never into _G beyond base). */
+/* Opens one standard library as a global; the sandbox prelude then rebuilds it from the allow-list. */
 static inline void sa_openlib(lua_State *L, const char *name) {
     lua_CFunction f = NULL;
     if (strcmp(name, "_G") == 0) f = luaopen_base;
@@ -295,7 +298,7 @@ static inline void sa_openlib(lua_State *L, const char *name) {
     else if (strcmp(name, "utf8") == 0) f = luaopen_utf8;
     else if (strcmp(name, "coroutine") == 0) f = luaopen_coroutine;
     if (f == NULL) { lua_pushnil(L); return; }
-    luaL_requiref(L, name, f, 0);
+    luaL_requiref(L, name, f, 1);
 }
 
 #endif

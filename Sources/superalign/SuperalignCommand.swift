@@ -1,13 +1,34 @@
 import ArgumentParser
+import Foundation
+import Logging
 
 /// The `superalign` command line. Subcommands live one per file beside this one.
 @main
 struct SuperalignCommand: ParsableCommand {
+    /// Logs go to stderr; results go to stdout.
+    static let bootstrapLogging: Void = {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["SUPERALIGN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+    }()
+
+    static func main() {
+        _ = bootstrapLogging
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "superalign",
         abstract: "Superalignment experiments on CPUs: Lua plugins and campaigns, a native Swift engine.",
         version: "0.1.0",
-        subcommands: [BenchCommand.self]
+        subcommands: [PluginsCommand.self, BenchCommand.self]
     )
 }
 
@@ -16,6 +37,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: []
+        subcommands: [BenchLuaCommand.self]
     )
 }

@@ -1,0 +1,213 @@
+import CLua
+import Foundation
+
+/// What a plugin of each kind must provide, as data.
+public struct PluginKind: Sendable, Equatable {
+    public var name: String
+    /// Functions the plugin table must have.
+    public var required: [String]
+    /// Functions it may have; when present they must be functions.
+    public var optional: [String]
+
+    public init(name: String, required: [String], optional: [String] = []) {
+        self.name = name
+        self.required = required
+        self.optional = optional
+    }
+
+    /// Superalign's plugin kinds.
+    public static let all: [PluginKind] = [
+        PluginKind(name: "attacker", required: ["propose"], optional: ["observe"]),
+        PluginKind(name: "critic", required: ["score"], optional: ["score_batch"]),
+        PluginKind(name: "oversight", required: ["decide"]),
+    ]
+}
+
+/// A loaded, validated plugin: a Lua file that returns a table with `kind`, `name`, `params`
+/// (defaults) and its functions, living in a sandboxed state of its own.
+///
+/// ```swift
+/// let critic = try Plugin.load(file: URL(fileURLWithPath: "Plugins/critics/exact_verifier.lua"))
+/// let verdict = try critic.call("score", [item])   // calls critic.score(critic, item)
+/// ```
+public final class Plugin {
+    public let file: String
+    public let kind: String
+    public let name: String
+    public let state: LuaState
+    /// Registry reference to the plugin's table (`self` in its functions).
+    private let tableRef: Int32
+
+    /// Options for loading.
+    public struct Options {
+        public var budget: LuaBudget
+        public var seed: UInt64
+        public var kinds: [PluginKind]
+        public var logger: HostLogger
+        public var clock: LuaClock?
+        /// Installs extra globals (the host API) before the plugin's file runs.
+        public var prepare: ((LuaState) throws -> Void)?
+
+        public init(budget: LuaBudget = .default, seed: UInt64 = 0, kinds: [PluginKind] = PluginKind.all,
+                    logger: HostLogger = HostLogger(), clock: LuaClock? = nil,
+                    prepare: ((LuaState) throws -> Void)? = nil) {
+            self.budget = budget
+            self.seed = seed
+            self.kinds = kinds
+            self.logger = logger
+            self.clock = clock
+            self.prepare = prepare
+        }
+    }
+
+    /// Loads a plugin file in a fresh sandboxed state and validates its table.
+    public static func load(file url: URL, options: Options = Options()) throws -> Plugin {
+        let label = url.lastPathComponent
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw PluginError(plugin: label, phase: .load, kind: .validation,
+                              message: "cannot read \(url.path): \(error.localizedDescription)", file: url.path)
+        }
+        return try load(source: [UInt8](data), file: url.path, options: options)
+    }
+
+    /// Loads a plugin from source text; `file` names it in errors.
+    public static func load(source: [UInt8], file: String, options: Options = Options()) throws -> Plugin {
+        let label = (file as NSString).lastPathComponent
+        let state = try LuaState(name: label, budget: options.budget, seed: options.seed,
+                                 logger: options.logger, clock: options.clock)
+        try options.prepare?(state)
+        let L = state.L
+        let base = lua_gettop(L)
+        let n = try state.runKeepingResults(bytes: source, chunkName: "@" + file, phase: .load)
+        defer { lua_settop(L, base) }
+        func invalid(_ message: String) -> PluginError {
+            PluginError(plugin: state.name, phase: .load, kind: .validation, message: message, file: file)
+        }
+        guard n >= 1, lua_type(L, base + 1) == LUA_TTABLE else {
+            let got = n >= 1 ? String(cString: lua_typename(L, lua_type(L, base + 1))) : "nothing"
+            throw invalid("the plugin file must return a table (got \(got))")
+        }
+        let table = base + 1
+        func field(_ key: String) -> Int32 {
+            lua_pushstring(L, key)
+            return lua_rawget(L, table)
+        }
+        guard field("kind") == LUA_TSTRING, let kindName = try? state.readValue(at: -1, path: "kind").text else {
+            throw invalid("missing 'kind' (a string: one of \(options.kinds.map(\.name).joined(separator: ", ")))")
+        }
+        lua_settop(L, table)
+        guard let kind = options.kinds.first(where: { $0.name == kindName }) else {
+            throw invalid("unknown kind '\(kindName)' (expected one of \(options.kinds.map(\.name).joined(separator: ", ")))")
+        }
+        guard field("name") == LUA_TSTRING, let name = try? state.readValue(at: -1, path: "name").text, !name.isEmpty else {
+            throw invalid("missing 'name' (a non-empty string)")
+        }
+        lua_settop(L, table)
+        state.name = name
+        let paramsType = field("params")
+        if paramsType == LUA_TNIL {
+            lua_settop(L, table)
+            lua_pushstring(L, "params")
+            lua_createtable(L, 0, 0)
+            lua_rawset(L, table)
+        } else if paramsType != LUA_TTABLE {
+            throw invalid("'params' must be a table of defaults (got \(String(cString: lua_typename(L, paramsType))))")
+        }
+        lua_settop(L, table)
+        for fn in kind.required {
+            let t = field(fn)
+            lua_settop(L, table)
+            if t == LUA_TNIL { throw invalid("a \(kind.name) plugin must define function '\(fn)'") }
+            if t != LUA_TFUNCTION {
+                throw invalid("'\(fn)' must be a function (got \(String(cString: lua_typename(L, t))))")
+            }
+        }
+        for fn in kind.optional {
+            let t = field(fn)
+            lua_settop(L, table)
+            if t != LUA_TNIL && t != LUA_TFUNCTION {
+                throw invalid("'\(fn)' must be a function when present (got \(String(cString: lua_typename(L, t))))")
+            }
+        }
+        lua_pushvalue(L, table)
+        let ref = sa_ref(L)
+        return Plugin(file: file, kind: kind.name, name: name, state: state, tableRef: ref)
+    }
+
+    private init(file: String, kind: String, name: String, state: LuaState, tableRef: Int32) {
+        self.file = file
+        self.kind = kind
+        self.name = name
+        self.state = state
+        self.tableRef = tableRef
+    }
+
+    /// True when the plugin table has a function named `function`.
+    public func has(_ function: String) -> Bool {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        _ = sa_getref(L, tableRef)
+        lua_pushstring(L, function)
+        return lua_rawget(L, -2) == LUA_TFUNCTION
+    }
+
+    /// The plugin's `params` table as a value.
+    public var params: LuaValue {
+        get throws {
+            let L = state.L
+            let base = lua_gettop(L)
+            defer { lua_settop(L, base) }
+            _ = sa_getref(L, tableRef)
+            lua_pushstring(L, "params")
+            lua_rawget(L, -2)
+            return try state.readValue(at: -1, path: "params")
+        }
+    }
+
+    /// Overrides entries of `self.params` (a campaign's settings over the plugin's defaults).
+    public func setParams(_ overrides: [String: LuaValue]) {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        _ = sa_getref(L, tableRef)
+        lua_pushstring(L, "params")
+        lua_rawget(L, -2)
+        for key in overrides.keys.sorted() {
+            lua_pushstring(L, key)
+            state.push(overrides[key]!)
+            lua_rawset(L, -3)
+        }
+    }
+
+    /// Calls `plugin[function](plugin, args...)` under the call budget and returns its results.
+    /// Errors (including a missing function) are `PluginError`s; the plugin stays usable.
+    public func call(_ function: String, _ args: [LuaValue]) throws -> [LuaValue] {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        guard lua_checkstack(L, Int32(args.count) + 4) != 0 else {
+            throw PluginError(plugin: name, phase: .call, kind: .runtime, message: "too many arguments", file: file)
+        }
+        sa_pushmsghandler(L)
+        _ = sa_getref(L, tableRef)
+        lua_pushstring(L, function)
+        if lua_rawget(L, -2) != LUA_TFUNCTION {
+            throw PluginError(plugin: name, phase: .call, kind: .validation,
+                              message: "the plugin has no function '\(function)'", file: file)
+        }
+        lua_rotate(L, -2, 1) // function, self
+        for a in args { state.push(a) }
+        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, time: state.budget.callTime, phase: .call)
+        var results: [LuaValue] = []
+        results.reserveCapacity(Int(n))
+        for i in 0..<n {
+            do { results.append(try state.readValue(at: base + 1 + i, path: "\(function) result #\(i + 1)")) }
+            catch let e as MarshalError {
+                throw PluginError(plugin: name, phase: .call, kind: .validation, message: e.description, file: file)
+            }
+        }
+        return results
+    }
+}

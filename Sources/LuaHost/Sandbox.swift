@@ -1,0 +1,408 @@
+import CLua
+
+/// The plugin sandbox, as data: what a plugin's Lua state may reach.
+///
+/// Nothing outside these lists exists in a plugin state: no `io`, `os`, `debug`, `package` or
+/// `require`, and `luaL_openlibs` is never called. Each library is opened on its own and copied
+/// entry by entry into a fresh table.
+///
+/// How a plugin is kept from hanging the host: a count hook checks the instruction and
+/// wall-clock budget every 1,000 VM instructions in every coroutine (the hook is installed once
+/// for the state's whole life, and coroutines inherit it); C functions that could run for long
+/// without executing a VM instruction are replaced by bounded versions (the pattern functions
+/// run on a budgeted matcher, `string.rep` and `table.move` are bounded); `__gc` metamethods
+/// are refused, so no finalizer ever runs at collection or shutdown; `__close` handlers run as
+/// ordinary Lua code under the budget; shutdown itself runs under a budget.
+public enum Sandbox {
+    /// How an entry is provided.
+    public enum Rule: Equatable, Sendable {
+        /// The standard function, as is.
+        case allowed
+        /// Replaced by a restricted or bounded version; the reason says how.
+        case restricted(String)
+    }
+
+    /// Base functions and values, by global name.
+    public static let base: [(String, Rule)] = [
+        ("assert", .allowed), ("error", .allowed), ("getmetatable", .allowed), ("ipairs", .allowed),
+        ("next", .allowed), ("pairs", .allowed), ("pcall", .allowed), ("rawequal", .allowed),
+        ("rawget", .allowed), ("rawlen", .allowed), ("rawset", .allowed), ("select", .allowed),
+        ("tonumber", .allowed), ("tostring", .allowed), ("type", .allowed), ("xpcall", .allowed),
+        ("_VERSION", .allowed), ("_G", .allowed),
+        ("setmetatable", .restricted("refuses metatables with __gc (no finalizers)")),
+        ("load", .restricted("text chunks only; environment is the plugin's globals unless a table is given")),
+        ("collectgarbage", .restricted("only the \"count\" option")),
+        ("print", .restricted("goes to the host logger (capped)")),
+        ("warn", .restricted("goes to the host logger (capped)")),
+    ]
+
+    /// Standard libraries and their entries.
+    public static let libraries: [(String, [(String, Rule)])] = [
+        ("string", [
+            ("byte", .allowed), ("char", .allowed), ("format", .allowed), ("len", .allowed),
+            ("lower", .allowed), ("pack", .allowed), ("packsize", .allowed), ("reverse", .allowed),
+            ("sub", .allowed), ("unpack", .allowed), ("upper", .allowed),
+            ("rep", .restricted("result capped at the memory budget")),
+            ("find", .restricted("budgeted pattern matcher")),
+            ("match", .restricted("budgeted pattern matcher")),
+            ("gmatch", .restricted("budgeted pattern matcher")),
+            ("gsub", .restricted("budgeted pattern matcher")),
+        ]),
+        ("table", [
+            ("concat", .allowed), ("insert", .allowed), ("pack", .allowed), ("remove", .allowed),
+            ("sort", .allowed), ("unpack", .allowed),
+            ("move", .restricted("runs as Lua code under the budget")),
+        ]),
+        ("math", [
+            ("abs", .allowed), ("acos", .allowed), ("asin", .allowed), ("atan", .allowed),
+            ("ceil", .allowed), ("cos", .allowed), ("deg", .allowed), ("exp", .allowed),
+            ("floor", .allowed), ("fmod", .allowed), ("huge", .allowed), ("log", .allowed),
+            ("max", .allowed), ("maxinteger", .allowed), ("min", .allowed), ("mininteger", .allowed),
+            ("modf", .allowed), ("pi", .allowed), ("rad", .allowed), ("sin", .allowed),
+            ("sqrt", .allowed), ("tan", .allowed), ("tointeger", .allowed), ("type", .allowed),
+            ("ult", .allowed), ("random", .allowed),
+            ("randomseed", .restricted("needs an explicit seed (the host seeds the generator)")),
+        ]),
+        ("utf8", [
+            ("char", .allowed), ("charpattern", .allowed), ("codes", .allowed),
+            ("codepoint", .allowed), ("len", .allowed), ("offset", .allowed),
+        ]),
+        ("coroutine", [
+            ("close", .allowed), ("create", .allowed), ("isyieldable", .allowed), ("resume", .allowed),
+            ("running", .allowed), ("status", .allowed), ("wrap", .allowed), ("yield", .allowed),
+        ]),
+    ]
+
+    /// Names that do not exist in the sandbox; reaching for one is a `forbidden` error that says
+    /// so (rather than a puzzling "attempt to index a nil value").
+    public static let forbiddenGlobals: [String] = [
+        "io", "os", "debug", "package", "require", "dofile", "loadfile", "loadstring", "module",
+        "setfenv", "getfenv", "newproxy", "unpack",
+    ]
+
+    /// Library entries that do not exist; `string.dump` would hand out bytecode.
+    public static let forbiddenEntries: [(String, String)] = [("string", "dump")]
+
+    /// The chunk name of the sandbox's own Lua code (frames with it are hidden from locations).
+    static let chunkLabel = "(sandbox)"
+
+    static func install(into state: LuaState, seed: UInt64) throws {
+        let L = state.L
+        // Open each allowed library; base goes into _G, the others stay in the registry's
+        // loaded table until the prelude copies their allowed entries.
+        for name in ["_G"] + libraries.map(\.0) {
+            sa_openlib(L, name)
+            lua_settop(L, 0)
+        }
+        // Host primitives for the prelude.
+        let primitives = LuaValue.table(LuaTable(fields: [:]))
+        state.setGlobal("__sandbox_host", primitives)
+        lua_getglobal(L, "__sandbox_host")
+        for function in hostPrimitives(state) {
+            state.push(function)
+            lua_setfield(L, -2, function.name)
+        }
+        lua_settop(L, 0)
+        state.setGlobal("__sandbox_spec", specValue(seed: seed, memoryBytes: state.budget.memoryBytes))
+        let saved = state.budget
+        state.budget.loadTime = .seconds(5)
+        defer { state.budget = saved }
+        do {
+            try state.run(source: prelude, chunkName: "=" + chunkLabel)
+        } catch {
+            throw PluginError(plugin: state.name, phase: .load, kind: .runtime,
+                              message: "sandbox setup failed: \(error)")
+        }
+    }
+
+    /// The lists above as a Lua table for the prelude.
+    static func specValue(seed: UInt64, memoryBytes: Int) -> LuaValue {
+        func names(_ entries: [(String, Rule)]) -> LuaValue {
+            .table(LuaTable(array: entries.map { .text($0.0) }))
+        }
+        var libs: [String: LuaValue] = [:]
+        for (lib, entries) in libraries { libs[lib] = names(entries) }
+        return .table(LuaTable(fields: [
+            "base": names(base),
+            "libraries": .table(LuaTable(fields: libs)),
+            "forbidden": .table(LuaTable(array: forbiddenGlobals.map { .text($0) })),
+            "seed": .integer(Int64(bitPattern: seed)),
+            "max_string": .integer(Int64(memoryBytes)),
+        ]))
+    }
+
+    /// Names of the host primitives the sandbox's wrappers call (hidden from tracebacks).
+    static let primitiveNames = ["forbid", "raise", "log", "pmatch", "pfind_plain"]
+
+    static func hostPrimitives(_ state: LuaState) -> [HostFunction] {
+        let logger = state.logger
+        return [
+            HostFunction("forbid") { call in throw HostCallError.forbidden(try call.string(1)) },
+            HostFunction("raise") { call in throw HostCallError.message(try call.string(1)) },
+            HostFunction("log") { call in
+                let level = HostLogger.Level(rawValue: try call.string(1)) ?? .info
+                logger.log(level, source: call.state.name, try call.string(2))
+                return 0
+            },
+            HostFunction("pmatch", PatternPrimitive.match),
+            HostFunction("pfind_plain", PatternPrimitive.findPlain),
+        ]
+    }
+
+    /// Builds the sandbox from the spec: runs once per state, before any plugin code.
+    static let prelude = #"""
+    local G = _G
+    local host, spec = __sandbox_host, __sandbox_spec
+    __sandbox_host, __sandbox_spec = nil, nil
+    local forbid, raise, log, pmatch, pfind_plain = host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain
+    local rawget, type, select, tostring, error, pairs, ipairs, tointeger, concat, pack, unpack =
+      rawget, type, select, tostring, error, pairs, ipairs, math.tointeger, table.concat, table.pack, table.unpack
+    local raw_setmetatable, raw_load, raw_collectgarbage, raw_rep, raw_sub, raw_randomseed =
+      setmetatable, load, collectgarbage, string.rep, string.sub, math.randomseed
+    local raw_find = string.find
+    local loaded = {}
+    for name in pairs(spec.libraries) do loaded[name] = G[name] end
+
+    -- Keep only allowed base entries.
+    local keep = {}
+    for _, name in ipairs(spec.base) do keep[name] = true end
+    local drop = {}
+    for k in pairs(G) do if not keep[k] then drop[#drop + 1] = k end end
+    for _, k in ipairs(drop) do G[k] = nil end
+    G._G = G
+
+    -- Libraries: fresh tables with the allowed entries only.
+    local libs = {}
+    for name, entries in pairs(spec.libraries) do
+      local src, lib = loaded[name], {}
+      for _, e in ipairs(entries) do lib[e] = src[e] end
+      libs[name] = lib
+      G[name] = lib
+    end
+    local string_lib = libs.string
+
+    G.setmetatable = function(t, mt)
+      if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+        forbid("setmetatable: __gc metamethods are not allowed in the plugin sandbox")
+      end
+      return raw_setmetatable(t, mt)
+    end
+
+    G.load = function(chunk, chunkname, mode, env)
+      if mode ~= nil and mode ~= "t" then
+        forbid("load: only text chunks (mode 't') are allowed in the plugin sandbox")
+      end
+      if type(env) ~= "table" then env = G end
+      return raw_load(chunk, chunkname, "t", env)
+    end
+
+    G.collectgarbage = function(opt)
+      if opt == "count" then return raw_collectgarbage("count") end
+      forbid("collectgarbage: only the \"count\" option is allowed in the plugin sandbox")
+    end
+
+    local function joined(...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      return concat(parts, "\t")
+    end
+    G.print = function(...) log("info", joined(...)) end
+    G.warn = function(first, ...)
+      if type(first) ~= "string" then raise("bad argument #1 to 'warn' (string expected)") end
+      if select("#", ...) == 0 and raw_sub(first, 1, 1) == "@" then return end -- control message
+      log("warning", concat({first, ...}))
+    end
+
+    -- Bounded string.rep: the result may not exceed the memory budget.
+    local max_string = spec.max_string
+    string_lib.rep = function(s, n, sep)
+      local ts, tn = type(s), tointeger(n)
+      if (ts == "string" or ts == "number") and tn then
+        if tn <= 0 then return "" end
+        local ls = #tostring(s)
+        local lsep = sep ~= nil and #tostring(sep) or 0
+        if ls + lsep == 0 then return "" end
+        if (tn + 0.0) * (ls + lsep) > max_string then
+          forbid(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
+        end
+      end
+      return raw_rep(s, n, sep)
+    end
+
+    -- table.move as Lua code, so the budget applies however large the range.
+    libs.table.move = function(a1, f, e, t, a2)
+      if a2 == nil then a2 = a1 end
+      f, e, t = tointeger(f), tointeger(e), tointeger(t)
+      if not (f and e and t) then raise("bad argument to 'move' (number has no integer representation)") end
+      if e >= f then
+        if t > e or t <= f or a1 ~= a2 then
+          for i = 0, e - f do a2[t + i] = a1[f + i] end
+        else
+          for i = e - f, 0, -1 do a2[t + i] = a1[f + i] end
+        end
+      end
+      return a2
+    end
+
+    -- math.random is seeded by the host; reseeding needs an explicit seed (no clock seeding).
+    raw_randomseed(spec.seed)
+    libs.math.randomseed = function(x, y)
+      if x == nil then forbid("math.randomseed: an explicit seed is required in the plugin sandbox") end
+      return raw_randomseed(x, y)
+    end
+
+    -- Pattern functions on the budgeted matcher (Swift). pmatch(s, p, init, anchored, mode)
+    -- returns nil, or: mode 0 start, end, captures...; mode 1 the captures (or the whole match);
+    -- mode 2 start, end, captures... with no whole-match stand-in.
+    local function checkstr(v, i, fname)
+      local t = type(v)
+      if t == "string" then return v end
+      if t == "number" then return tostring(v) end
+      raise(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, v == nil and "no value" or t))
+    end
+    local function start_of(init, len, fname)
+      if init == nil then return 1 end
+      local i = tointeger(init)
+      if i == nil then
+        raise(("bad argument #3 to '%s' (number%s)"):format(fname,
+          type(init) == "number" and " has no integer representation" or " expected, got " .. type(init)))
+      end
+      if i > 0 then return i end
+      if i == 0 or -i > len then return 1 end
+      return len + i + 1
+    end
+    -- Plain when no magic character occurs (a linear scan with a fixed pattern: safe in C).
+    local function is_plain(p) return raw_find(p, "[%^%$%*%+%?%.%(%[%%%-]") == nil end
+
+    string_lib.find = function(s, p, init, plain)
+      s, p = checkstr(s, 1, "find"), checkstr(p, 2, "find")
+      local start = start_of(init, #s, "find")
+      if start > #s + 1 then return nil end
+      if plain or is_plain(p) then return pfind_plain(s, p, start) end
+      if raw_sub(p, 1, 1) == "^" then return pmatch(s, raw_sub(p, 2), start, true, 0) end
+      return pmatch(s, p, start, false, 0)
+    end
+
+    string_lib.match = function(s, p, init)
+      s, p = checkstr(s, 1, "match"), checkstr(p, 2, "match")
+      local start = start_of(init, #s, "match")
+      if start > #s + 1 then return nil end
+      if raw_sub(p, 1, 1) == "^" then return pmatch(s, raw_sub(p, 2), start, true, 1) end
+      return pmatch(s, p, start, false, 1)
+    end
+
+    string_lib.gmatch = function(s, p, init)
+      s, p = checkstr(s, 1, "gmatch"), checkstr(p, 2, "gmatch")
+      local pos = start_of(init, #s, "gmatch")
+      local lastmatch = nil
+      return function()
+        while pos <= #s + 1 do
+          local r = pack(pmatch(s, p, pos, false, 2))
+          local b, e = r[1], r[2]
+          if b == nil then pos = #s + 2; return nil end
+          if e ~= lastmatch then
+            pos, lastmatch = e + 1, e
+            if r.n == 2 then return raw_sub(s, b, e) end
+            return unpack(r, 3, r.n)
+          end
+          pos = b + 1
+        end
+        return nil
+      end
+    end
+
+    local function add_string(out, repl, s, b, e, r)
+      local ncap = r.n - 2
+      local i, n = 1, #repl
+      while i <= n do
+        local j = raw_find(repl, "%", i, true)
+        if j == nil then out[#out + 1] = raw_sub(repl, i); return end
+        if j > i then out[#out + 1] = raw_sub(repl, i, j - 1) end
+        local d = repl:byte(j + 1)
+        if d == 37 then
+          out[#out + 1] = "%"
+        elseif d and d >= 48 and d <= 57 then
+          local k = d - 48
+          if k == 0 or (k == 1 and ncap == 0) then out[#out + 1] = raw_sub(s, b, e)
+          elseif k > ncap then raise(("invalid capture index %%%d in replacement string"):format(k))
+          else out[#out + 1] = tostring(r[k + 2]) end
+        else
+          raise("invalid use of '%' in replacement string")
+        end
+        i = j + 2
+      end
+    end
+
+    string_lib.gsub = function(s, p, repl, max_n)
+      s, p = checkstr(s, 1, "gsub"), checkstr(p, 2, "gsub")
+      local tr = type(repl)
+      if tr == "number" then repl, tr = tostring(repl), "string" end
+      if tr ~= "string" and tr ~= "table" and tr ~= "function" then
+        raise(("bad argument #3 to 'gsub' (string/function/table expected, got %s)"):format(
+          repl == nil and "no value" or tr))
+      end
+      if max_n ~= nil then
+        local m = tointeger(max_n)
+        if m == nil then raise("bad argument #4 to 'gsub' (number has no integer representation)") end
+        max_n = m
+      else
+        max_n = #s + 1
+      end
+      local anchored = false
+      if raw_sub(p, 1, 1) == "^" then anchored, p = true, raw_sub(p, 2) end
+      local out, pos, count, lastmatch = {}, 1, 0, nil
+      while count < max_n do
+        local r = pack(pmatch(s, p, pos, anchored, 2))
+        local b, e = r[1], r[2]
+        if b == nil then break end
+        if e == lastmatch then
+          -- an empty match right after the previous one: keep one character and go on
+          if b > #s then break end
+          out[#out + 1] = raw_sub(s, b, b)
+          pos = b + 1
+        else
+          if b > pos then out[#out + 1] = raw_sub(s, pos, b - 1) end
+          if tr == "string" then
+            add_string(out, repl, s, b, e, r)
+          else
+            local whole = raw_sub(s, b, e)
+            local value
+            if tr == "table" then value = repl[r.n > 2 and r[3] or whole]
+            elseif r.n > 2 then value = repl(unpack(r, 3, r.n))
+            else value = repl(whole) end
+            if not value then
+              out[#out + 1] = whole
+            elseif type(value) == "string" or type(value) == "number" then
+              out[#out + 1] = tostring(value)
+            else
+              raise(("invalid replacement value (a %s)"):format(type(value)))
+            end
+          end
+          count = count + 1
+          pos, lastmatch = e + 1, e
+        end
+        if anchored then break end
+      end
+      out[#out + 1] = raw_sub(s, pos)
+      return concat(out), count
+    end
+
+    -- The string metatable indexes the sandbox's string table and cannot be replaced.
+    local string_mt = getmetatable("")
+    string_mt.__index = string_lib
+    string_mt.__metatable = "string"
+
+    -- Forbidden globals say so instead of reading as nil.
+    local forbidden = {}
+    for _, name in ipairs(spec.forbidden) do forbidden[name] = true end
+    raw_setmetatable(G, {
+      __index = function(_, k)
+        if forbidden[k] then
+          forbid(("'%s' is not available in the plugin sandbox"):format(tostring(k)))
+        end
+        return nil
+      end,
+      __metatable = "globals",
+    })
+    """#
+}
