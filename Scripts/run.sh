@@ -7,4 +7,5 @@ bash Scripts/setup.sh
 read -r -a flags <<< "$(bash Scripts/build-flags.sh)"
 swift build -c release --product superalign "${flags[@]}" >&2
 bin="$(swift build -c release --product superalign "${flags[@]}" --show-bin-path)/superalign"
-"$bin" plugins check Plugins/attackers/*.lua Plugins/critics/*.lua Plugins/oversight/*.lua
+mapfile -t plugins < <(find Plugins -name '*.lua' -not -path 'Plugins/meta/*' | sort)
+"$bin" plugins check "${plugins[@]}"

@@ -1,0 +1,5 @@
+-- luacheck configuration for bundled plugins and campaign scripts (Lua 5.4).
+std = "lua54"
+max_line_length = 120
+-- `sa` is the read-only host API table every plugin sees.
+read_globals = { "sa" }
