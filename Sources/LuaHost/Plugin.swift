@@ -192,14 +192,15 @@ public final class Plugin {
         }
         sa_pushmsghandler(L)
         _ = sa_getref(L, tableRef)
-        lua_pushstring(L, function)
+        function.withCString { _ = lua_pushstring(L, $0) }
         if lua_rawget(L, -2) != LUA_TFUNCTION {
             throw PluginError(plugin: name, phase: .call, kind: .validation,
                               message: "the plugin has no function '\(function)'", file: file)
         }
         lua_rotate(L, -2, 1) // function, self
         for a in args { state.push(a) }
-        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, time: state.budget.callTime, phase: .call)
+        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, nanoseconds: state.callNanoseconds,
+                                        phase: .call)
         var results: [LuaValue] = []
         results.reserveCapacity(Int(n))
         for i in 0..<n {
