@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "superalign", targets: ["superalign"]),
         .library(name: "LuaHost", targets: ["LuaHost"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Superalign", targets: ["Superalign"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,11 +30,14 @@ let package = Package(
         // MARK: Numeric engine (knows nothing of Lua or alignment)
         .target(name: "Tensor"),
 
+        // MARK: The domain: tasks, plugins' host API, the loop, weak-to-strong, the run store
+        .target(name: "Superalign", dependencies: ["LuaHost", "Tensor"]),
+
         // MARK: Command line
         .executableTarget(
             name: "superalign",
             dependencies: [
-                "LuaHost", "Tensor",
+                "LuaHost", "Tensor", "Superalign",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
