@@ -7,6 +7,7 @@ import Tensor
 public struct AdditionTask: ProblemTask {
     public let digits: Int
     public var name: String { "addition" }
+    public var options: [String: String] { ["digits": String(digits)] }
     public var alphabet: [Character] { Array("0123456789+=") }
     public var maxLength: Int { 2 * (digits + 1) + 2 + digits + 2 }
 
@@ -53,6 +54,7 @@ public struct AdditionTask: ProblemTask {
 public struct MultiplicationTask: ProblemTask {
     public let digits: Int
     public var name: String { "multiplication" }
+    public var options: [String: String] { ["digits": String(digits)] }
     public var alphabet: [Character] { Array("0123456789*=") }
     public var maxLength: Int { 2 * (digits + 1) + 2 + 2 * (digits + 1) }
 
@@ -92,6 +94,7 @@ public struct ModularTask: ProblemTask {
     public let modulus: Int
     public let operation: Operation
     public var name: String { "modular" }
+    public var options: [String: String] { ["modulus": String(modulus), "op": operation.rawValue] }
     public var alphabet: [Character] { Array("0123456789%=") + [Character(operation.rawValue)] }
     public var maxLength: Int { 2 * (String(modulus * 10).count) + 3 + String(modulus).count + 2 }
 

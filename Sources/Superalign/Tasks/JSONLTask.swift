@@ -12,6 +12,7 @@ public struct JSONLTask: ProblemTask {
     public let standard: [Problem]
     public let ood: [Problem]
     public var name: String { "jsonl" }
+    public var options: [String: String] { ["file": path, "numeric": numeric ? "true" : "false"] }
     public let alphabet: [Character]
     public let maxLength: Int
 

@@ -53,6 +53,8 @@ public protocol ProblemTask: Sendable {
     var alphabet: [Character] { get }
     /// The longest prompt + answer, in characters (sizes the learner's context).
     var maxLength: Int { get }
+    /// The options the task was built with (as `TaskCatalog.make` reads them).
+    var options: [String: String] { get }
     /// One problem drawn from `distribution`.
     func sample(_ rng: inout RandomGenerator, from distribution: ProblemDistribution) -> Problem
     /// Checks a response against the problem's answer.
