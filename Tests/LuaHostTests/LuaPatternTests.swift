@@ -512,6 +512,20 @@ final class LuaPatternTests: XCTestCase {
         }
     }
 
+    func testBudgetChargesForScanningLongSets() {
+        // Each test of a subject byte against a 20000-member set is real work: without charging
+        // it, this search would do ~4e8 comparisons on only ~1e5 steps.
+        let subject = [UInt8](repeating: UInt8(ascii: "a"), count: 20_000)
+        let pattern = LuaPattern([UInt8(ascii: "[")] + [UInt8](repeating: UInt8(ascii: "b"), count: 20_000) + Array("]*c".utf8))
+        var used = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        XCTAssertThrowsError(try subject.withUnsafeBufferPointer { sb in
+            try pattern.firstMatch(in: sb, from: 0, anchored: false) { used += $0; return used <= 1_000_000 }
+        }) { XCTAssertEqual($0 as? LuaPattern.Failure, .budgetExceeded) }
+        XCTAssertLessThan(clock.now - start, .seconds(1))
+    }
+
     func testBudgetIsChargedForOrdinaryWork() {
         // A linear scan over a long subject is charged about one step per byte tried, and a
         // budget below that stops it; the remainder is reported when the search finishes.
