@@ -16,6 +16,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: []
+        subcommands: [BenchKernelsCommand.self]
     )
 }
