@@ -116,7 +116,7 @@ public final class LuaState {
     }
 
     @discardableResult
-    func run(bytes: [UInt8], chunkName: String, phase: PluginError.Phase) throws -> [LuaValue] {
+    public func run(bytes: [UInt8], chunkName: String, phase: PluginError.Phase = .load) throws -> [LuaValue] {
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
         let n = try runKeepingResults(bytes: bytes, chunkName: chunkName, phase: phase)
