@@ -181,3 +181,39 @@ public enum AttentionKernels {
         }
     }
 }
+
+extension AttentionKernels {
+    /// One decoding step against a key/value cache (generation with a KV cache): for each
+    /// sequence `b` and head, the new query attends to the first `length` cached positions
+    /// (which must already include the new token's key and value).
+    ///
+    /// - Parameters:
+    ///   - query: `[B, C]`, the new token's query (heads side by side).
+    ///   - keys, values: caches laid out `[B, capacity, C]`; positions `0..<length` are used.
+    ///   - out: `[B, C]`, heads concatenated.
+    ///
+    /// Agrees with row `length − 1` of `forward` to rounding (the summation order differs).
+    public static func decode(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              batch: Int, length: Int, capacity: Int, width c: Int, heads h: Int,
+                              out: UnsafeMutablePointer<Float>) {
+        let d = c / h
+        let scale = 1 / Float(d).squareRoot()
+        let units = batch * h
+        ThreadPool.shared.parallelRanges(units, work: units * length * d * 2, threshold: 1 << 17) { range in
+            let cap = BufferPool.roundedCapacity(length + VecF.scalarCount)
+            let scores = BufferPool.shared.acquire(capacity: cap)
+            defer { BufferPool.shared.release(scores, capacity: cap) }
+            for u in range {
+                let b = u / h, head = u % h
+                let q = query + b * c + head * d
+                let k = keys + b * capacity * c + head * d, v = values + b * capacity * c + head * d
+                for j in 0..<length { scores[j] = vdot(d, q, k + j * c) * scale }
+                let mx = VecF(repeating: vmax(scores, length))
+                vmap(scores, scores, length) { vexp($0 - mx) }
+                let inv = 1 / vsum(scores, length)
+                combine(n: d, terms: length, coef: scores, coefStride: 1, alpha: inv,
+                        rows: v, rowStride: c, out: out + b * c + head * d, accumulate: false)
+            }
+        }
+    }
+}

@@ -36,6 +36,8 @@ public final class ThreadPool: @unchecked Sendable {
     private var job: ((Int) -> Void)?
     private var busy = false
     private var requested: Int
+    /// How many `run` calls actually used more than one thread (diagnostics and tests).
+    public private(set) var parallelRuns = 0
 
     /// Number of threads kernels may use (including the caller), at least 1.
     public var threadCount: Int {
@@ -119,6 +121,7 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         busy = true
+        parallelRuns &+= 1
         withoutActuallyEscaping(body) { escapable in
             job = escapable
             participants = p

@@ -5,11 +5,15 @@ import XCTest
 final class TapeTests: XCTestCase {
     /// A small GPT-shaped model: embedding + one pre-LN block + tied head.
     final class TinyGPT {
-        let vocab = 11, width = 16, heads = 2, length = 6
+        let vocab = 11, width: Int, heads = 2, length: Int
         let wte, wpe, ln1w, ln1b, attnW, attnB, projW, projB, ln2w, ln2b, fcW, fcB, fc2W, fc2B, lnfw, lnfb: Tensor
         var parameters: [Tensor] { [wte, wpe, ln1w, ln1b, attnW, attnB, projW, projB, ln2w, ln2b, fcW, fcB, fc2W, fc2B, lnfw, lnfb] }
 
-        init(seed: UInt64) throws {
+        /// The defaults are just large enough that matmul, attention, layer norm and the
+        /// element-wise kernels all take their multi-threaded paths.
+        init(seed: UInt64, width: Int = 64, length: Int = 16) throws {
+            self.width = width
+            self.length = length
             var rng = RandomGenerator(seed: seed)
             func p(_ s: [Int], _ std: Float = 0.1) throws -> Tensor { try Tensor.randn(s, std: std, using: &rng, requiresGrad: true) }
             func ones(_ n: Int) throws -> Tensor { try Tensor(shape: [n], repeating: 1, requiresGrad: true) }
@@ -34,7 +38,7 @@ final class TapeTests: XCTestCase {
         }
     }
 
-    func batch(_ seed: UInt64, _ model: TinyGPT, batch b: Int = 4) throws -> (IndexTensor, IndexTensor) {
+    func batch(_ seed: UInt64, _ model: TinyGPT, batch b: Int = 16) throws -> (IndexTensor, IndexTensor) {
         var rng = RandomGenerator(seed: seed)
         let ids = (0..<(b * model.length)).map { _ in Int32(rng.below(model.vocab)) }
         let tg = (0..<(b * model.length)).map { _ in Int32(rng.below(model.vocab)) }
@@ -61,7 +65,9 @@ final class TapeTests: XCTestCase {
 
     func testSameSeedTrainsBitIdenticallyWithOneAndTwoThreads() throws {
         let one = try train(threads: 1, steps: 6)
+        let parallelBefore = ThreadPool.shared.parallelRuns
         let two = try train(threads: 2, steps: 6)
+        XCTAssertGreaterThan(ThreadPool.shared.parallelRuns - parallelBefore, 100, "the 2-thread run must really split work")
         XCTAssertEqual(one.count, two.count)
         XCTAssertTrue(one == two, "training diverged between thread counts")
         XCTAssertLessThan(one[5], one[0], "loss should fall on repeated batches")
