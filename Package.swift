@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "superalign", targets: ["superalign"]),
         .library(name: "LuaHost", targets: ["LuaHost"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,12 +29,13 @@ let package = Package(
 
         // MARK: Numeric engine (knows nothing of Lua or alignment)
         .target(name: "Tensor"),
+        .target(name: "Models", dependencies: ["Tensor"]),
 
         // MARK: Command line
         .executableTarget(
             name: "superalign",
             dependencies: [
-                "LuaHost", "Tensor",
+                "LuaHost", "Tensor", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,6 +45,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
