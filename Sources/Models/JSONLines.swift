@@ -59,6 +59,17 @@ public enum JSONLines {
         }
     }
 
+    /// The `"prompt"` field of every line (other fields, such as a completion, are ignored).
+    public static func prompts(from url: URL) throws -> [String] {
+        try prompts(parsing: read(url), source: url.path)
+    }
+
+    public static func prompts(parsing text: String, source: String = "<input>") throws -> [String] {
+        try objects(text, source: source).map { line, obj in
+            try string(obj, "prompt") { .data(path: source, line: line, detail: $0) }
+        }
+    }
+
     /// `{"features":[numbers],"label":int}` records; every row must have the same width.
     public static func labeledFeatures(from url: URL) throws -> [LabeledFeatures] {
         try labeledFeatures(parsing: read(url), source: url.path)
