@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "superalign", targets: ["superalign"]),
         .library(name: "LuaHost", targets: ["LuaHost"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Superalign", targets: ["Superalign"]),
     ],
     dependencies: [
@@ -29,15 +30,16 @@ let package = Package(
 
         // MARK: Numeric engine (knows nothing of Lua or alignment)
         .target(name: "Tensor"),
+        .target(name: "Models", dependencies: ["Tensor"]),
 
         // MARK: The domain: tasks, plugins' host API, the loop, weak-to-strong, the run store
-        .target(name: "Superalign", dependencies: ["LuaHost", "Tensor"]),
+        .target(name: "Superalign", dependencies: ["LuaHost", "Models", "Tensor"]),
 
         // MARK: Command line
         .executableTarget(
             name: "superalign",
             dependencies: [
-                "LuaHost", "Tensor", "Superalign",
+                "LuaHost", "Tensor", "Models", "Superalign",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -47,7 +49,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Tensor", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Models", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

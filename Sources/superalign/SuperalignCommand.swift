@@ -28,7 +28,7 @@ struct SuperalignCommand: ParsableCommand {
         commandName: "superalign",
         abstract: "Superalignment experiments on CPUs: Lua plugins and campaigns, a native Swift engine.",
         version: "0.1.0",
-        subcommands: [PluginsCommand.self, BenchCommand.self]
+        subcommands: [PluginsCommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
     )
 }
 
@@ -37,6 +37,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [BenchLuaCommand.self, BenchKernelsCommand.self]
+        subcommands: [BenchLuaCommand.self, BenchKernelsCommand.self, BenchTrainCommand.self]
     )
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""The reference training workloads in PyTorch, side by side with `superalign bench train`.
+
+Usage:
+    python3 Scripts/bench_train_torch.py [--threads 1,2] [--binary PATH] [--json]
+
+Runs, for each thread count, the same two workloads as `superalign bench train`:
+  gpt: nanoGPT architecture, vocab 16, context 32, width 128, 4 heads, 4 layers, batch 64,
+       exact-erf GELU, tied LM head, biases on, cross-entropy over all positions,
+       torch.optim.AdamW(lr=3e-4) (weight decay 0.01, betas 0.9/0.999).
+  mlp: 784-256-256-10, ReLU, batch 128, cross-entropy, AdamW lr 3e-4.
+Timing: 5 warm-up steps, then 5 rounds of 20 (gpt) or 200 (mlp) steps; median, min and max
+steps/s. Then it runs the Swift benchmark (release binary; build it with
+`swift build -c release $(bash Scripts/build-flags.sh)`) and prints Swift / PyTorch per row.
+Without torch it says so and exits 0 (nothing to compare).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("torch is not installed (pip install torch); skipping the PyTorch comparison")
+    sys.exit(0)
+
+
+class Block(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(width)
+        self.c_attn = nn.Linear(width, 3 * width)
+        self.attn_proj = nn.Linear(width, width)
+        self.ln_2 = nn.LayerNorm(width)
+        self.c_fc = nn.Linear(width, 4 * width)
+        self.mlp_proj = nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.attn_proj(y.transpose(1, 2).contiguous().view(b, t, c))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+
+class TinyGPT(nn.Module):
+    def __init__(self, vocab=16, context=32, width=128, heads=4, layers=4):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, width)
+        self.wpe = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(width)
+        self.lm_head = nn.Linear(width, vocab, bias=False)
+        self.lm_head.weight = self.wte.weight  # tied
+
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.lm_head(self.ln_f(x))
+
+
+def rates(model, inputs, targets, loss_fn, steps, rounds=5):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+
+    def step():
+        loss = loss_fn(model(inputs), targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    out = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        out.append(steps / (time.perf_counter() - start))
+    return sorted(out)
+
+
+def torch_rows(threads):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    rows = []
+    vocab, context = 16, 32
+    data = torch.randint(0, vocab, (64, context + 1))
+    r = rates(TinyGPT(), data[:, :context], data[:, 1:],
+              lambda logits, y: F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1)), 20)
+    rows.append({"workload": "gpt", "threads": threads, "steps_per_s": r[2], "min": r[0], "max": r[-1]})
+    x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
+    mlp = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    r = rates(mlp, x, y, F.cross_entropy, 200)
+    rows.append({"workload": "mlp", "threads": threads, "steps_per_s": r[2], "min": r[0], "max": r[-1]})
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--binary", default=None, help="superalign release binary (default: search .build*/release)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    binary = args.binary
+    if binary is None:
+        for scratch in (".build", ".build-test"):
+            candidate = os.path.join(root, scratch, "release", "superalign")
+            if os.path.exists(candidate):
+                binary = candidate
+                break
+    swift = {}
+    if binary:
+        # Swift first, then PyTorch, in the same run on the same machine.
+        out = subprocess.run([binary, "bench", "train", "--json", "--threads", args.threads],
+                             check=True, capture_output=True, text=True).stdout
+        for row in json.loads(out)["rows"]:
+            swift[(row["workload"], row["threads"])] = row
+    else:
+        print("no superalign release binary found; showing PyTorch only", file=sys.stderr)
+    table = []
+    for t in threads:
+        for row in torch_rows(t):
+            s = swift.get((row["workload"], t))
+            table.append({
+                "workload": row["workload"], "threads": t,
+                "torch_steps_per_s": row["steps_per_s"], "torch_min": row["min"], "torch_max": row["max"],
+                "swift_steps_per_s": s["steps_per_s"] if s else None,
+                "swift_min": s["steps_per_s_min"] if s else None, "swift_max": s["steps_per_s_max"] if s else None,
+                "ratio": s["steps_per_s"] / row["steps_per_s"] if s else None,
+            })
+    if args.json:
+        print(json.dumps({"torch": torch.__version__, "rows": table}))
+        return
+    print(f"torch {torch.__version__}; steps/s median [min–max] of 5 rounds")
+    print(f"{'workload':8} {'threads':>7} {'PyTorch':>24} {'Swift':>24} {'Swift/PyTorch':>14}")
+    for r in table:
+        torch_cell = f"{r['torch_steps_per_s']:.1f} [{r['torch_min']:.1f}–{r['torch_max']:.1f}]"
+        if r["swift_steps_per_s"] is None:
+            swift_cell, ratio = "—", "—"
+        else:
+            swift_cell = f"{r['swift_steps_per_s']:.1f} [{r['swift_min']:.1f}–{r['swift_max']:.1f}]"
+            ratio = f"{r['ratio']:.2f}×"
+        print(f"{r['workload']:8} {r['threads']:>7} {torch_cell:>24} {swift_cell:>24} {ratio:>14}")
+
+
+if __name__ == "__main__":
+    main()
