@@ -120,10 +120,11 @@ enum PeakMemory {
             return kb / 1024
         }
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
         #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_maxrss) / 1024
         #else
+        getrusage(RUSAGE_SELF, &usage)
         return Double(usage.ru_maxrss) / (1024 * 1024)
         #endif
     }
