@@ -210,9 +210,13 @@ final class LuaPatternTests: XCTestCase {
         var out: [UInt8] = []
         var src = 0
         var last: Int? = nil
+        var steps = 0
         do {
             try s.withUnsafeBufferPointer { sb in
                 while true {
+                    // Each round consumes a byte or makes a (never repeated) empty match.
+                    steps += 1
+                    if steps > 2 * s.count + 2 { throw Failure(message: "runaway gsub") }
                     if let m = try pattern.firstPartialMatch(in: sb, from: src, anchored: true, rejectingEnd: last,
                                                              checkBudget: unlimited) {
                         out.append(UInt8(ascii: "["))
@@ -245,10 +249,14 @@ final class LuaPatternTests: XCTestCase {
         var out: [UInt8] = []
         var src = 0
         var last: Int? = nil
+        var rounds = 0
         do {
             try s.withUnsafeBufferPointer { sb in
                 while let m = try pattern.firstMatch(in: sb, from: src, anchored: false, rejectingEnd: last,
                                                      checkBudget: unlimited) {
+                    // Lua yields at most one match per position (an empty one is never repeated).
+                    rounds += 1
+                    if rounds > s.count + 1 { throw Failure(message: "runaway gmatch") }
                     let values = m.captures.isEmpty ? [.substring(m.range)] : m.captures
                     for v in values {
                         switch v {
