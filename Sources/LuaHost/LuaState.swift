@@ -140,12 +140,19 @@ public final class LuaState {
         sa_begin(L, raw, budget.instructions, time.saturatingNanoseconds)
         let status = sa_pcall(L, nargs, LUA_MULTRET, base + 1)
         sa_end(raw)
-        if status == LUA_OK {
+        if status == LUA_OK && raw.pointee.exceeded == SA_EXCEEDED_NONE {
             lua_rotate(L, base + 1, -1)
             lua_settop(L, -2)
             return lua_gettop(L) - base
         }
-        let error = describeFailure(status: status, at: -1, phase: phase)
+        if status == LUA_OK {
+            // The budget ran out, but the error was swallowed on its way out (a coroutine.resume
+            // returned it as a value, and the caller returned before its own hook fired): the
+            // call still failed.
+            lua_settop(L, base)
+            lua_pushstring(L, sa_exceeded_message(raw.pointee.exceeded))
+        }
+        let error = describeFailure(status: status == LUA_OK ? LUA_ERRRUN : status, at: -1, phase: phase)
         lua_settop(L, base)
         throw error
     }

@@ -10,9 +10,14 @@ import CLua
 /// wall-clock budget every 1,000 VM instructions in every coroutine (the hook is installed once
 /// for the state's whole life, and coroutines inherit it); C functions that could run for long
 /// without executing a VM instruction are replaced by bounded versions (the pattern functions
-/// run on a budgeted matcher, `string.rep` and `table.move` are bounded); `__gc` metamethods
-/// are refused, so no finalizer ever runs at collection or shutdown; `__close` handlers run as
-/// ordinary Lua code under the budget; shutdown itself runs under a budget.
+/// run on a budgeted matcher, `string.rep` and `table.move` are bounded, and `table.insert`,
+/// `remove`, `sort` and `concat` run as Lua code on tables with a metatable, whose `__len` and
+/// `__index` could otherwise drive their C loops for hours); `__gc` metamethods are refused, so
+/// no finalizer ever runs at collection or shutdown; `__close` handlers run as ordinary Lua code
+/// under the budget; shutdown itself runs under a budget. Once the budget is exceeded no
+/// coroutine is entered and no `xpcall` message handler runs (Lua runs those without hooks after
+/// an error raised by the hook), and a coroutine the budget stopped is never closed (see
+/// "Coroutines" in `CLua/shim.h`).
 public enum Sandbox {
     /// How an entry is provided.
     public enum Rule: Equatable, Sendable {
@@ -27,9 +32,10 @@ public enum Sandbox {
         ("assert", .allowed), ("error", .allowed), ("getmetatable", .allowed), ("ipairs", .allowed),
         ("next", .allowed), ("pairs", .allowed), ("pcall", .allowed), ("rawequal", .allowed),
         ("rawget", .allowed), ("rawlen", .allowed), ("rawset", .allowed), ("select", .allowed),
-        ("tonumber", .allowed), ("tostring", .allowed), ("type", .allowed), ("xpcall", .allowed),
+        ("tonumber", .allowed), ("tostring", .allowed), ("type", .allowed),
         ("_VERSION", .allowed), ("_G", .allowed),
         ("setmetatable", .restricted("refuses metatables with __gc (no finalizers)")),
+        ("xpcall", .restricted("the message handler does not run once the budget is exceeded")),
         ("load", .restricted("text chunks only; environment is the plugin's globals unless a table is given")),
         ("collectgarbage", .restricted("only the \"count\" option")),
         ("print", .restricted("goes to the host logger (capped)")),
@@ -49,8 +55,11 @@ public enum Sandbox {
             ("gsub", .restricted("budgeted pattern matcher")),
         ]),
         ("table", [
-            ("concat", .allowed), ("insert", .allowed), ("pack", .allowed), ("remove", .allowed),
-            ("sort", .allowed), ("unpack", .allowed),
+            ("pack", .allowed), ("unpack", .allowed),
+            ("insert", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("remove", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("sort", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("concat", .restricted("runs as Lua code under the budget on a table with a metatable")),
             ("move", .restricted("runs as Lua code under the budget")),
         ]),
         ("math", [
@@ -68,8 +77,11 @@ public enum Sandbox {
             ("codepoint", .allowed), ("len", .allowed), ("offset", .allowed),
         ]),
         ("coroutine", [
-            ("close", .allowed), ("create", .allowed), ("isyieldable", .allowed), ("resume", .allowed),
-            ("running", .allowed), ("status", .allowed), ("wrap", .allowed), ("yield", .allowed),
+            ("create", .allowed), ("isyieldable", .allowed), ("running", .allowed), ("status", .allowed),
+            ("yield", .allowed),
+            ("resume", .restricted("refused once the budget is exceeded")),
+            ("wrap", .restricted("its function is refused once the budget is exceeded")),
+            ("close", .restricted("refused once the budget is exceeded; a coroutine the budget stopped is not closed")),
         ]),
     ]
 
@@ -102,6 +114,10 @@ public enum Sandbox {
             state.push(function)
             lua_setfield(L, -2, function.name)
         }
+        sa_pushguardfactory(L)
+        lua_setfield(L, -2, "guard")
+        sa_pushcowrap(L)
+        lua_setfield(L, -2, "cowrap")
         lua_settop(L, 0)
         state.setGlobal("__sandbox_spec", specValue(seed: seed, memoryBytes: state.budget.memoryBytes))
         let saved = state.budget
@@ -154,7 +170,8 @@ public enum Sandbox {
     local G = _G
     local host, spec = __sandbox_host, __sandbox_spec
     __sandbox_host, __sandbox_spec = nil, nil
-    local forbid, raise, log, pmatch, pfind_plain = host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain
+    local forbid, raise, log, pmatch, pfind_plain, guard, cowrap =
+      host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain, host.guard, host.cowrap
     local rawget, type, select, tostring, error, pairs, ipairs, tointeger, concat, pack, unpack =
       rawget, type, select, tostring, error, pairs, ipairs, math.tointeger, table.concat, table.pack, table.unpack
     local raw_setmetatable, raw_load, raw_collectgarbage, raw_rep, raw_sub, raw_randomseed =
@@ -242,6 +259,116 @@ public enum Sandbox {
         end
       end
       return a2
+    end
+
+    -- The other table functions loop in C over whatever length and fields a metatable supplies
+    -- (a __len of 1e15 with a C function as __index would hold the host for hours, out of the
+    -- count hook's reach). On tables with a metatable they run as Lua code, under the budget; on
+    -- plain tables, whose size the memory cap bounds, the C versions run as they are.
+    do
+      local insert, remove, sort, concat = table.insert, table.remove, table.sort, table.concat
+      local getmetatable = getmetatable
+      local function plain(t) return type(t) ~= "table" or getmetatable(t) == nil end
+      local function length(t)
+        local n = tointeger(#t)
+        if n == nil then raise("object length is not an integer") end
+        return n
+      end
+      local function int_arg(v, i, fname)
+        local n = tointeger(v)
+        if n == nil then
+          raise(("bad argument #%d to '%s' (number%s)"):format(i, fname,
+            type(v) == "number" and " has no integer representation" or " expected, got " .. (v == nil and "no value" or type(v))))
+        end
+        return n
+      end
+      libs.table.insert = function(t, ...)
+        if plain(t) then return insert(t, ...) end
+        local nargs = select("#", ...)
+        local e = length(t) + 1
+        if nargs == 1 then t[e] = ...; return end
+        if nargs ~= 2 then raise("wrong number of arguments to 'insert'") end
+        local pos, v = ...
+        pos = int_arg(pos, 2, "insert")
+        if pos < 1 or pos > e then raise("bad argument #2 to 'insert' (position out of bounds)") end
+        for i = e, pos + 1, -1 do t[i] = t[i - 1] end
+        t[pos] = v
+      end
+      libs.table.remove = function(t, pos)
+        if plain(t) then return remove(t, pos) end
+        local size = length(t)
+        if pos == nil then pos = size else pos = int_arg(pos, 2, "remove") end
+        if pos ~= size and (pos < 1 or pos > size + 1) then
+          raise("bad argument #2 to 'remove' (position out of bounds)")
+        end
+        local v = t[pos]
+        while pos < size do t[pos] = t[pos + 1]; pos = pos + 1 end
+        t[pos] = nil
+        return v
+      end
+      libs.table.concat = function(t, sep, i, j)
+        if plain(t) then return concat(t, sep, i, j) end
+        local last = length(t)
+        if sep == nil then sep = "" elseif type(sep) ~= "string" and type(sep) ~= "number" then
+          raise(("bad argument #2 to 'concat' (string expected, got %s)"):format(type(sep)))
+        end
+        i = i == nil and 1 or int_arg(i, 3, "concat")
+        last = j == nil and last or int_arg(j, 4, "concat")
+        local parts, n = {}, 0
+        for k = i, last do
+          local v = t[k]
+          if type(v) ~= "string" and type(v) ~= "number" then
+            raise(("invalid value (at index %d) in table for 'concat'"):format(k))
+          end
+          n = n + 1
+          parts[n] = v
+        end
+        return concat(parts, sep)
+      end
+      local function less(a, b) return a < b end
+      libs.table.sort = function(t, comp)
+        if plain(t) then return sort(t, comp) end
+        local n = length(t)
+        if n > 1 then
+          if n >= 0x7fffffff then raise("bad argument #1 to 'sort' (array too big)") end
+          if comp ~= nil and type(comp) ~= "function" then
+            raise(("bad argument #2 to 'sort' (function expected, got %s)"):format(type(comp)))
+          end
+          local lt = comp or less
+          -- heap sort, reading and writing through the table's metamethods as the C sort does
+          local function sift(root, stop)
+            while true do
+              local child = root * 2
+              if child > stop then return end
+              if child < stop and lt(t[child], t[child + 1]) then child = child + 1 end
+              if not lt(t[root], t[child]) then return end
+              t[root], t[child] = t[child], t[root]
+              root = child
+            end
+          end
+          for start = n // 2, 1, -1 do sift(start, n) end
+          for stop = n, 2, -1 do
+            t[1], t[stop] = t[stop], t[1]
+            sift(1, stop - 1)
+          end
+        end
+      end
+    end
+
+    -- Once the budget is exceeded, no coroutine is entered and no message handler runs; a
+    -- coroutine the budget stopped keeps its __close handlers (see "Coroutines" in shim.h).
+    do
+      local co = libs.coroutine
+      co.resume = guard(co.resume)
+      co.close = guard(co.close, 1)
+      co.wrap = cowrap
+      local raw_xpcall = xpcall
+      G.xpcall = function(f, msgh, ...)
+        if type(msgh) ~= "function" then
+          raise(("bad argument #2 to 'xpcall' (function expected, got %s)"):format(msgh == nil and "no value" or type(msgh)))
+        end
+        return raw_xpcall(f, guard(msgh), ...)
+      end
     end
 
     -- math.random is seeded by the host; reseeding needs an explicit seed (no clock seeding).
