@@ -367,7 +367,9 @@ static inline int sa_msghandler(lua_State *L) {
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); level++) {
         if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && strcmp(ar.short_src, SA_SANDBOX_CHUNK) != 0) {
-            lua_pushstring(L, ar.short_src);
+            /* The whole file name ("@path"), not short_src, which keeps only LUA_IDSIZE bytes. */
+            if (ar.source[0] == '@' || ar.source[0] == '=') lua_pushstring(L, ar.source + 1);
+            else lua_pushstring(L, ar.short_src);
             lua_setfield(L, -2, "source");
             lua_pushinteger(L, ar.currentline);
             lua_setfield(L, -2, "line");

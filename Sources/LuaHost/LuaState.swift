@@ -21,6 +21,10 @@ public final class LuaState {
     public let logger: HostLogger
     public var limits: LuaMarshalLimits = .default
     private var functions: [HostFunction] = []
+    /// The last sandbox refusal raised during the current call (kind and exact message), so the
+    /// failure is classified by the error that actually reached the host, not by an earlier
+    /// refusal the plugin caught with pcall.
+    var refusal: (kind: PluginError.Kind, message: String)?
     private var clockBox: ClockBox?
 
     /// Creates a sandboxed state: the allow-listed libraries only (see `Sandbox`), `math.random`
@@ -114,6 +118,12 @@ public final class LuaState {
         return try (0..<n).map { try readValue(at: base + 1 + $0, path: "result #\($0 + 1)") }
     }
 
+    /// The file a chunk name stands for ("@path" or "=label"), or nil for a string chunk.
+    static func fileName(_ chunkName: String) -> String? {
+        guard let first = chunkName.first, first == "@" || first == "=" else { return nil }
+        return String(chunkName.dropFirst())
+    }
+
     /// Compiles and runs a chunk; on success its results are left on the stack (count returned).
     func runKeepingResults(bytes: [UInt8], chunkName: String, phase: PluginError.Phase) throws -> Int32 {
         let base = lua_gettop(L)
@@ -124,7 +134,9 @@ public final class LuaState {
         if status != LUA_OK {
             let message = sa_tolstring(L, -1, nil).map { String(cString: $0) } ?? "cannot load chunk"
             lua_settop(L, base)
-            let (file, line, text) = Self.splitLocation(message)
+            var (file, line, text) = Self.splitLocation(message)
+            // The message names the chunk by its short form (at most LUA_IDSIZE bytes); keep the whole name.
+            if file != nil { file = Self.fileName(chunkName) ?? file }
             throw PluginError(plugin: name, phase: phase, kind: status == LUA_ERRSYNTAX ? .syntax : .memory,
                               message: text, file: file, line: line)
         }
@@ -138,6 +150,7 @@ public final class LuaState {
     /// reset to `base` and a `PluginError` is thrown.
     func protectedCall(base: Int32, nargs: Int32, time: Duration, phase: PluginError.Phase) throws -> Int32 {
         sa_begin(L, raw, budget.instructions, time.saturatingNanoseconds)
+        refusal = nil
         let status = sa_pcall(L, nargs, LUA_MULTRET, base + 1)
         sa_end(raw)
         if status == LUA_OK && raw.pointee.exceeded == SA_EXCEEDED_NONE {
@@ -170,17 +183,21 @@ public final class LuaState {
         } else if let s = sa_tolstring(L, idx, nil), lua_type(L, idx) == LUA_TSTRING {
             message = String(cString: s)
         }
+        // A refusal or a refused allocation earlier in the call decides the kind only when it is
+        // the error that reached the host (the plugin may have caught it and failed otherwise).
+        let bare = Self.withoutLocations(message)
         let kind: PluginError.Kind
         switch Int32(raw.pointee.exceeded) {
         case Int32(SA_EXCEEDED_INSTRUCTIONS), Int32(SA_EXCEEDED_TIME): kind = .timeout
         default:
             if status == LUA_ERRMEM { kind = .memory }
-            else if raw.pointee.forbidden != 0 { kind = .forbidden }
-            else if raw.pointee.mem_refused != 0 { kind = .memory }
+            else if let r = refusal, raw.pointee.forbidden != 0 || raw.pointee.mem_refused != 0,
+                    bare == Self.withoutLocations(r.message) { kind = r.kind }
+            else if raw.pointee.mem_refused != 0 && bare == "not enough memory" { kind = .memory }
             else { kind = .runtime }
         }
         if kind == .memory {
-            message = "memory limit of \(budget.memoryBytes >> 20) MiB exceeded (\(message))"
+            message = "memory limit of \(budget.memoryBytes >> 20) MiB exceeded (\(bare))"
         } else if kind == .timeout {
             let why = raw.pointee.exceeded == SA_EXCEEDED_TIME
                 ? "time budget of \(budget.describe(phase == .load ? budget.loadTime : budget.callTime)) exceeded"
@@ -199,6 +216,16 @@ public final class LuaState {
         defer { lua_settop(L, -2) }
         guard lua_rawget(L, idx) == LUA_TSTRING, let s = sa_tolstring(L, -1, nil) else { return nil }
         return String(cString: s)
+    }
+
+    /// The message without the "file:line: " prefixes Lua puts in front (one per re-raise).
+    static func withoutLocations(_ message: String) -> String {
+        var text = message
+        while true {
+            let (file, _, rest) = splitLocation(text)
+            if file == nil || rest == text { return text }
+            text = rest
+        }
     }
 
     /// Keeps the first lines of a traceback, without the host's own frames.

@@ -79,7 +79,12 @@ public final class Plugin {
         try options.prepare?(state)
         let L = state.L
         let base = lua_gettop(L)
-        let n = try state.runKeepingResults(bytes: source, chunkName: "@" + file, phase: .load)
+        let n: Int32
+        do { n = try state.runKeepingResults(bytes: source, chunkName: "@" + file, phase: .load) }
+        catch var error as PluginError {
+            if error.file == nil { error.file = file }
+            throw error
+        }
         defer { lua_settop(L, base) }
         func invalid(_ message: String) -> PluginError {
             PluginError(plugin: state.name, phase: .load, kind: .validation, message: message, file: file)
@@ -199,7 +204,15 @@ public final class Plugin {
         }
         lua_rotate(L, -2, 1) // function, self
         for a in args { state.push(a) }
-        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, time: state.budget.callTime, phase: .call)
+        let n: Int32
+        do {
+            n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, time: state.budget.callTime, phase: .call)
+        } catch var error as PluginError {
+            // No Lua frame to point at (the plugin tail-called a sandbox function that failed):
+            // the plugin's file is still the place to look.
+            if error.file == nil { error.file = file }
+            throw error
+        }
         var results: [LuaValue] = []
         results.reserveCapacity(Int(n))
         for i in 0..<n {

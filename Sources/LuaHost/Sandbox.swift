@@ -142,19 +142,27 @@ public enum Sandbox {
             "base": names(base),
             "libraries": .table(LuaTable(fields: libs)),
             "forbidden": .table(LuaTable(array: forbiddenGlobals.map { .text($0) })),
+            "forbidden_entries": .table(LuaTable(array: forbiddenEntries.map { .table(LuaTable(array: [.text($0.0), .text($0.1)])) })),
             "seed": .integer(Int64(bitPattern: seed)),
             "max_string": .integer(Int64(memoryBytes)),
         ]))
     }
 
     /// Names of the host primitives the sandbox's wrappers call (hidden from tracebacks).
-    static let primitiveNames = ["forbid", "raise", "log", "pmatch", "pfind_plain"]
+    static let primitiveNames = ["forbid", "raise", "nomem", "log", "pmatch", "pfind_plain"]
 
     static func hostPrimitives(_ state: LuaState) -> [HostFunction] {
         let logger = state.logger
         return [
             HostFunction("forbid") { call in throw HostCallError.forbidden(try call.string(1)) },
             HostFunction("raise") { call in throw HostCallError.message(try call.string(1)) },
+            // A request the memory budget can never grant (string.rep of 1e15 bytes): a memory error.
+            HostFunction("nomem") { call in
+                let message = try call.string(1)
+                call.state.raw.pointee.mem_refused = 1
+                call.state.refusal = (.memory, message)
+                throw HostCallError.message(message)
+            },
             HostFunction("log") { call in
                 let level = HostLogger.Level(rawValue: try call.string(1)) ?? .info
                 logger.log(level, source: call.state.name, try call.string(2))
@@ -170,8 +178,8 @@ public enum Sandbox {
     local G = _G
     local host, spec = __sandbox_host, __sandbox_spec
     __sandbox_host, __sandbox_spec = nil, nil
-    local forbid, raise, log, pmatch, pfind_plain, guard, cowrap =
-      host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain, host.guard, host.cowrap
+    local forbid, raise, nomem, log, pmatch, pfind_plain, guard, cowrap =
+      host.forbid, host.raise, host.nomem, host.log, host.pmatch, host.pfind_plain, host.guard, host.cowrap
     local rawget, type, select, tostring, error, pairs, ipairs, tointeger, concat, pack, unpack =
       rawget, type, select, tostring, error, pairs, ipairs, math.tointeger, table.concat, table.pack, table.unpack
     local raw_setmetatable, raw_load, raw_collectgarbage, raw_rep, raw_sub, raw_randomseed =
@@ -240,7 +248,7 @@ public enum Sandbox {
         local lsep = sep ~= nil and #tostring(sep) or 0
         if ls + lsep == 0 then return "" end
         if (tn + 0.0) * (ls + lsep) > max_string then
-          forbid(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
+          nomem(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
         end
       end
       return raw_rep(s, n, sep)
@@ -518,6 +526,24 @@ public enum Sandbox {
     local string_mt = getmetatable("")
     string_mt.__index = string_lib
     string_mt.__metatable = "string"
+
+    -- Forbidden library entries (string.dump) say so too.
+    local forbidden_entries = {}
+    for _, e in ipairs(spec.forbidden_entries) do
+      forbidden_entries[e[1]] = forbidden_entries[e[1]] or {}
+      forbidden_entries[e[1]][e[2]] = true
+    end
+    for lib, names in pairs(forbidden_entries) do
+      raw_setmetatable(libs[lib], {
+        __index = function(_, k)
+          if names[k] then
+            forbid(("'%s.%s' is not available in the plugin sandbox"):format(lib, tostring(k)))
+          end
+          return nil
+        end,
+        __metatable = lib,
+      })
+    end
 
     -- Forbidden globals say so instead of reading as nil.
     local forbidden = {}
