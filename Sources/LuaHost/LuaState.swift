@@ -17,7 +17,12 @@ public final class LuaState {
     let raw: UnsafeMutablePointer<sa_state>
     /// Names the state in errors and logs (the plugin's name once known).
     public var name: String
-    public var budget: LuaBudget { didSet { raw.pointee.mem_limit = budget.memoryBytes } }
+    public var budget: LuaBudget {
+        didSet {
+            raw.pointee.mem_limit = budget.memoryBytes
+            raw.pointee.host_depth_limit = Int32(clamping: budget.hostCallDepth)
+        }
+    }
     public let logger: HostLogger
     public var limits: LuaMarshalLimits = .default
     private var functions: [HostFunction] = []
@@ -37,7 +42,7 @@ public final class LuaState {
         raw = .allocate(capacity: 1)
         raw.initialize(to: sa_state())
         raw.pointee.mem_limit = budget.memoryBytes
-        raw.pointee.host_depth_limit = Int32(budget.hostCallDepth)
+        raw.pointee.host_depth_limit = Int32(clamping: budget.hostCallDepth)
         raw.pointee.dispatch = luaHostDispatch
         if let clock {
             let box = ClockBox(clock)
@@ -115,7 +120,11 @@ public final class LuaState {
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
         let n = try runKeepingResults(bytes: bytes, chunkName: chunkName, phase: phase)
-        return try (0..<n).map { try readValue(at: base + 1 + $0, path: "result #\($0 + 1)") }
+        do { return try readValues(from: base + 1, count: n) { "result #\($0)" } }
+        catch let e as MarshalError {
+            throw PluginError(plugin: name, phase: phase, kind: .validation, message: e.description,
+                              file: Self.fileName(chunkName))
+        }
     }
 
     /// The file a chunk name stands for ("@path" or "=label"), or nil for a string chunk.

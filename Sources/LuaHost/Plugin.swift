@@ -178,7 +178,15 @@ public final class Plugin {
         defer { lua_settop(L, base) }
         _ = sa_getref(L, tableRef)
         lua_pushstring(L, "params")
-        lua_rawget(L, -2)
+        if lua_rawget(L, -2) != LUA_TTABLE {
+            // The plugin replaced its params with something else: start a fresh table (rawset on
+            // a non-table would corrupt the state).
+            lua_settop(L, -2)
+            lua_createtable(L, 0, Int32(clamping: overrides.count))
+            lua_pushstring(L, "params")
+            lua_pushvalue(L, -2)
+            lua_rawset(L, -4)
+        }
         for key in overrides.keys.sorted() {
             lua_pushstring(L, key)
             state.push(overrides[key]!)
@@ -213,14 +221,9 @@ public final class Plugin {
             if error.file == nil { error.file = file }
             throw error
         }
-        var results: [LuaValue] = []
-        results.reserveCapacity(Int(n))
-        for i in 0..<n {
-            do { results.append(try state.readValue(at: base + 1 + i, path: "\(function) result #\(i + 1)")) }
-            catch let e as MarshalError {
-                throw PluginError(plugin: name, phase: .call, kind: .validation, message: e.description, file: file)
-            }
+        do { return try state.readValues(from: base + 1, count: n) { "\(function) result #\($0)" } }
+        catch let e as MarshalError {
+            throw PluginError(plugin: name, phase: .call, kind: .validation, message: e.description, file: file)
         }
-        return results
     }
 }
