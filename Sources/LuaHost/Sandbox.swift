@@ -388,12 +388,15 @@ public enum Sandbox {
 
     -- Pattern functions on the budgeted matcher (Swift). pmatch(s, p, init, anchored, mode)
     -- returns nil, or: mode 0 start, end, captures...; mode 1 the captures (or the whole match);
-    -- mode 2 start, end, captures... with no whole-match stand-in.
-    local function checkstr(v, i, fname)
+    -- mode 2 start, end, captures... with no whole-match stand-in; mode 3 as mode 2, with false
+    -- for a capture left open (gsub fails on one only when the replacement reads it).
+    -- `nargs` tells an absent argument ("no value") from a nil one.
+    local function checkstr(v, i, fname, nargs)
       local t = type(v)
       if t == "string" then return v end
       if t == "number" then return tostring(v) end
-      raise(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, v == nil and "no value" or t))
+      raise(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname,
+        (v == nil and i > nargs) and "no value" or t))
     end
     local function start_of(init, len, fname)
       if init == nil then return 1 end
@@ -409,8 +412,10 @@ public enum Sandbox {
     -- Plain when no magic character occurs (a linear scan with a fixed pattern: safe in C).
     local function is_plain(p) return raw_find(p, "[%^%$%*%+%?%.%(%[%%%-]") == nil end
 
-    string_lib.find = function(s, p, init, plain)
-      s, p = checkstr(s, 1, "find"), checkstr(p, 2, "find")
+    string_lib.find = function(...)
+      local s, p, init, plain = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "find", nargs), checkstr(p, 2, "find", nargs)
       local start = start_of(init, #s, "find")
       if start > #s + 1 then return nil end
       if plain or is_plain(p) then return pfind_plain(s, p, start) end
@@ -418,16 +423,20 @@ public enum Sandbox {
       return pmatch(s, p, start, false, 0)
     end
 
-    string_lib.match = function(s, p, init)
-      s, p = checkstr(s, 1, "match"), checkstr(p, 2, "match")
+    string_lib.match = function(...)
+      local s, p, init = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "match", nargs), checkstr(p, 2, "match", nargs)
       local start = start_of(init, #s, "match")
       if start > #s + 1 then return nil end
       if raw_sub(p, 1, 1) == "^" then return pmatch(s, raw_sub(p, 2), start, true, 1) end
       return pmatch(s, p, start, false, 1)
     end
 
-    string_lib.gmatch = function(s, p, init)
-      s, p = checkstr(s, 1, "gmatch"), checkstr(p, 2, "gmatch")
+    string_lib.gmatch = function(...)
+      local s, p, init = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "gmatch", nargs), checkstr(p, 2, "gmatch", nargs)
       local pos = start_of(init, #s, "gmatch")
       local lastmatch = nil
       return function()
@@ -459,7 +468,8 @@ public enum Sandbox {
         elseif d and d >= 48 and d <= 57 then
           local k = d - 48
           if k == 0 or (k == 1 and ncap == 0) then out[#out + 1] = raw_sub(s, b, e)
-          elseif k > ncap then raise(("invalid capture index %%%d in replacement string"):format(k))
+          elseif k > ncap then raise(("invalid capture index %%%d"):format(k))
+          elseif r[k + 2] == false then raise("unfinished capture")
           else out[#out + 1] = tostring(r[k + 2]) end
         else
           raise("invalid use of '%' in replacement string")
@@ -468,13 +478,15 @@ public enum Sandbox {
       end
     end
 
-    string_lib.gsub = function(s, p, repl, max_n)
-      s, p = checkstr(s, 1, "gsub"), checkstr(p, 2, "gsub")
+    string_lib.gsub = function(...)
+      local s, p, repl, max_n = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "gsub", nargs), checkstr(p, 2, "gsub", nargs)
       local tr = type(repl)
       if tr == "number" then repl, tr = tostring(repl), "string" end
       if tr ~= "string" and tr ~= "table" and tr ~= "function" then
         raise(("bad argument #3 to 'gsub' (string/function/table expected, got %s)"):format(
-          repl == nil and "no value" or tr))
+          (repl == nil and nargs < 3) and "no value" or tr))
       end
       if max_n ~= nil then
         local m = tointeger(max_n)
@@ -487,7 +499,7 @@ public enum Sandbox {
       if raw_sub(p, 1, 1) == "^" then anchored, p = true, raw_sub(p, 2) end
       local out, pos, count, lastmatch = {}, 1, 0, nil
       while count < max_n do
-        local r = pack(pmatch(s, p, pos, anchored, 2))
+        local r = pack(pmatch(s, p, pos, anchored, 3))
         local b, e = r[1], r[2]
         if b == nil then break end
         if e == lastmatch then
@@ -501,6 +513,9 @@ public enum Sandbox {
             add_string(out, repl, s, b, e, r)
           else
             local whole = raw_sub(s, b, e)
+            for k = 3, (tr == "table" and r.n > 3) and 3 or r.n do
+              if r[k] == false then raise("unfinished capture") end
+            end
             local value
             if tr == "table" then value = repl[r.n > 2 and r[3] or whole]
             elseif r.n > 2 then value = repl(unpack(r, 3, r.n))
