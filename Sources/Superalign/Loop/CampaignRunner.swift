@@ -145,8 +145,10 @@ public final class CampaignRunner {
     // MARK: Running
 
     /// Runs every iteration not yet finished and returns the whole run's report.
+    /// `stopAfter`: finish at most that many iterations in total, then return (the run stays
+    /// resumable, exactly as after a kill).
     @discardableResult
-    public func run() throws -> CampaignReport {
+    public func run(stopAfter: Int? = nil) throws -> CampaignReport {
         let start = monotonicSeconds()
         defer { timings.totalSeconds += monotonicSeconds() - start }
         if completed < 0 {
@@ -154,7 +156,7 @@ public final class CampaignRunner {
             try pretrain()
             timings.pretrainSeconds = monotonicSeconds() - t0
         }
-        while completed < config.iterations {
+        while completed < min(config.iterations, stopAfter ?? .max) {
             try runIteration(completed + 1)
         }
         return try report()
@@ -329,8 +331,11 @@ public final class CampaignRunner {
         try store.commit(iteration: iteration, checkpoint: relative, pluginStates: statesJSON, humanBudgetSpent: humanSpent,
                          items: items, metrics: metrics)
         completed = iteration
-        let line = try JSONEncoder.sorted.encode(metrics)
-        appendLine(line, to: directory.appendingPathComponent("metrics.jsonl"))
+        // metrics.jsonl mirrors the store (rewritten whole, so a kill between the commit and
+        // this write leaves nothing missing after the next commit).
+        let lines = try store.metrics().map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: directory.appendingPathComponent("metrics.jsonl"),
+                                                                   options: .atomic)
     }
 }
 
@@ -339,16 +344,6 @@ extension JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e
-    }
-}
-
-func appendLine(_ data: Data, to url: URL) {
-    if let h = try? FileHandle(forWritingTo: url) {
-        h.seekToEndOfFile()
-        h.write(data + Data("\n".utf8))
-        try? h.close()
-    } else {
-        try? (data + Data("\n".utf8)).write(to: url)
     }
 }
 
