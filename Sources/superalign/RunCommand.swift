@@ -114,6 +114,16 @@ func printReports(_ reports: [(CampaignReport, CampaignTimings?)], json: Bool) t
         print(docs.count == 1 ? docs[0] : "[" + docs.joined(separator: ",") + "]")
         return
     }
+    if reports.count > 1 {
+        print("\nfinal iteration, side by side")
+        print("run                                   clean   OOD     attack  critic  human labels (total)")
+        for (r, _) in reports {
+            guard let last = r.iterations.last else { continue }
+            let human = r.iterations.map(\.humanLabels).reduce(0, +)
+            print(r.run.padding(toLength: 36, withPad: " ", startingAt: 0)
+                  + "  \(fmt3(last.cleanAccuracy))  \(fmt3(last.oodAccuracy))  \(fmt3(last.attackSuccessRate))  \(fmt3(last.criticAccuracy))  \(human)")
+        }
+    }
     for (r, t) in reports {
         print("\nrun \(r.run) (seed \(r.seed)); pretrained learner: clean \(fmt3(r.baselineCleanAccuracy)), OOD \(fmt3(r.baselineOODAccuracy))")
         print("iter  clean   OOD     attack  critic  prec    recall  human  distinct  loss")
