@@ -89,6 +89,101 @@ public enum AttentionKernels {
         }
     }
 
+    /// `combine` for up to four output rows at once, sharing each load of `rows` between them:
+    /// `out[r·outStride + 0..<n] (+)= Σ_l alpha·coef[r·coefRowStride + l·coefStride] · rows[l·rowStride + 0..<n]`.
+    /// Four rows × two vectors give eight independent accumulator chains, enough to keep both
+    /// FMA units busy where a single row would wait on FMA latency.
+    @inline(__always)
+    static func combine4(count: Int, n: Int, terms: Int, coef: UnsafePointer<Float>, coefRowStride: Int, coefStride: Int,
+                         alpha: Float, rows: UnsafePointer<Float>, rowStride: Int,
+                         out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool) {
+        guard count == 4 else {
+            for r in 0..<count {
+                combine(n: n, terms: terms, coef: coef + r * coefRowStride, coefStride: coefStride, alpha: alpha,
+                        rows: rows, rowStride: rowStride, out: out + r * outStride, accumulate: accumulate)
+            }
+            return
+        }
+        let w = VecF.scalarCount
+        let c0 = coef, c1 = coef + coefRowStride, c2 = coef + 2 * coefRowStride, c3 = coef + 3 * coefRowStride
+        let av = VecF(repeating: alpha)
+        @inline(__always) func put(_ v: VecF, _ o: UnsafeMutablePointer<Float>) {
+            o.vstore(accumulate ? madd(v, av, o.vload()) : v * av)
+        }
+        var j = 0
+        while j + 2 * w <= n {
+            var a0 = VecF(), a1 = VecF(), a2 = VecF(), a3 = VecF()
+            var b0 = VecF(), b1 = VecF(), b2 = VecF(), b3 = VecF()
+            var r = rows + j
+            var o = 0
+            for _ in 0..<terms {
+                let x0 = r.vload(), x1 = r.vload(w)
+                let s0 = VecF(repeating: c0[o]), s1 = VecF(repeating: c1[o])
+                let s2 = VecF(repeating: c2[o]), s3 = VecF(repeating: c3[o])
+                a0 = madd(s0, x0, a0); b0 = madd(s0, x1, b0)
+                a1 = madd(s1, x0, a1); b1 = madd(s1, x1, b1)
+                a2 = madd(s2, x0, a2); b2 = madd(s2, x1, b2)
+                a3 = madd(s3, x0, a3); b3 = madd(s3, x1, b3)
+                r += rowStride; o += coefStride
+            }
+            let d = out + j
+            put(a0, d); put(b0, d + w)
+            put(a1, d + outStride); put(b1, d + outStride + w)
+            put(a2, d + 2 * outStride); put(b2, d + 2 * outStride + w)
+            put(a3, d + 3 * outStride); put(b3, d + 3 * outStride + w)
+            j += 2 * w
+        }
+        while j + w <= n {
+            var a0 = VecF(), a1 = VecF(), a2 = VecF(), a3 = VecF()
+            var r = rows + j
+            var o = 0
+            for _ in 0..<terms {
+                let x0 = r.vload()
+                a0 = madd(VecF(repeating: c0[o]), x0, a0); a1 = madd(VecF(repeating: c1[o]), x0, a1)
+                a2 = madd(VecF(repeating: c2[o]), x0, a2); a3 = madd(VecF(repeating: c3[o]), x0, a3)
+                r += rowStride; o += coefStride
+            }
+            let d = out + j
+            put(a0, d); put(a1, d + outStride); put(a2, d + 2 * outStride); put(a3, d + 3 * outStride)
+            j += w
+        }
+        if j < n {
+            for q in 0..<4 {
+                combine(n: n - j, terms: terms, coef: coef + q * coefRowStride, coefStride: coefStride, alpha: alpha,
+                        rows: rows + j, rowStride: rowStride, out: out + q * outStride + j, accumulate: accumulate)
+            }
+        }
+    }
+
+    /// Softmax of `n` floats in place, written as explicit vector loops (closure-based helpers
+    /// were not reliably inlined here, and this runs once per attention row).
+    @inline(__always) static func softmaxInPlace(_ s: UnsafeMutablePointer<Float>, _ n: Int) {
+        let w = VecF.scalarCount
+        guard n % w == 0 else {
+            let mx = VecF(repeating: vmax(s, n))
+            vmap(s, s, n) { vexp($0 - mx) }
+            let inv = VecF(repeating: 1 / vsum(s, n))
+            vmap(s, s, n) { $0 * inv }
+            return
+        }
+        var m = VecF(repeating: -.infinity)
+        var j = 0
+        while j < n { let v = s.vload(j); m = m.replacing(with: v, where: v .> m); j += w }
+        let mx = VecF(repeating: hmax(m))
+        var sum = VecF()
+        j = 0
+        while j < n { let e = vexp(s.vload(j) - mx); s.vstore(e, j); sum += e; j += w }
+        let inv = VecF(repeating: 1 / sum.sum())
+        j = 0
+        while j < n { s.vstore(s.vload(j) * inv, j); j += w }
+    }
+
+    /// `min(t, len rounded up to whole vectors)`: computing to a vector boundary is cheaper than
+    /// a scalar tail; the extra (masked) entries are overwritten.
+    @inline(__always) static func span(_ len: Int, _ t: Int) -> Int {
+        min(t, (len + VecF.scalarCount - 1) / VecF.scalarCount * VecF.scalarCount)
+    }
+
     /// Forward pass. See the type's documentation for layouts.
     public static func forward(qkv: UnsafePointer<Float>, batch: Int, length t: Int, width c: Int, heads h: Int,
                                out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>) {
@@ -105,25 +200,29 @@ public enum AttentionKernels {
                 let base = qkv + b * t * rs
                 let q = base + head * d, k = base + c + head * d, v = base + 2 * c + head * d
                 // Kᵀ as [D][T] so a score row is a combination of contiguous rows.
-                for j in 0..<t { for x in 0..<d { kt[x * t + j] = k[j * rs + x] } }
+                transposeBlock(k, rows: t, cols: d, ld: rs, into: kt)
                 let pBase = probs + u * t * t
-                for i in 0..<t {
-                    let srow = pBase + i * t
-                    let len = i + 1
-                    // Whole vectors up to `span` beat a scalar tail; the extra entries are zeroed below.
-                    let span = min(t, (len + VecF.scalarCount - 1) / VecF.scalarCount * VecF.scalarCount)
-                    combine(n: span, terms: d, coef: q + i * rs, coefStride: 1, alpha: scale,
-                            rows: kt, rowStride: t, out: srow, accumulate: false)
-                    // Softmax over whole vectors: masked entries become -inf, so exp sends them
-                    // to ~0, and they are zeroed afterwards.
-                    if span > len { (srow + len).update(repeating: -.infinity, count: span - len) }
-                    let mx = VecF(repeating: vmax(srow, span))
-                    vmap(srow, srow, span) { vexp($0 - mx) }
-                    let inv = VecF(repeating: 1 / vsum(srow, span))
-                    vmap(srow, srow, span) { $0 * inv }
-                    if len < t { (srow + len).update(repeating: 0, count: t - len) }
-                    combine(n: d, terms: len, coef: srow, coefStride: 1, alpha: 1,
-                            rows: v, rowStride: rs, out: out + (b * t + i) * c + head * d, accumulate: false)
+                var i0 = 0
+                while i0 < t {
+                    let rowsHere = min(4, t - i0), lenMax = i0 + rowsHere
+                    // Scores S[i, j] = q_i · k_j / √D for the block's rows.
+                    combine4(count: rowsHere, n: span(lenMax, t), terms: d, coef: q + i0 * rs, coefRowStride: rs,
+                             coefStride: 1, alpha: scale, rows: kt, rowStride: t, out: pBase + i0 * t, outStride: t,
+                             accumulate: false)
+                    for i in i0..<lenMax {
+                        // Softmax over j ≤ i on whole vectors: masked entries are -inf, so exp
+                        // gives exactly 0 there.
+                        let srow = pBase + i * t, len = i + 1, sp = span(len, t)
+                        if sp > len { (srow + len).update(repeating: -.infinity, count: sp - len) }
+                        softmaxInPlace(srow, sp)
+                        if sp < t { (srow + sp).update(repeating: 0, count: t - sp) }
+                    }
+                    // Y_i = Σ_j P[i, j] V_j; P is zero above the diagonal, so every row of the
+                    // block can run over the block's longest prefix.
+                    combine4(count: rowsHere, n: d, terms: lenMax, coef: pBase + i0 * t, coefRowStride: t, coefStride: 1,
+                             alpha: 1, rows: v, rowStride: rs, out: out + (b * t + i0) * c + head * d, outStride: c,
+                             accumulate: false)
+                    i0 += rowsHere
                 }
             }
         }
@@ -143,6 +242,7 @@ public enum AttentionKernels {
             let scratch = BufferPool.shared.acquire(capacity: cap)
             defer { BufferPool.shared.release(scratch, capacity: cap) }
             let vt = scratch, ds = scratch + d * t
+            let sv = VecF(repeating: scale)
             for u in range {
                 let b = u / h, head = u % h
                 let base = qkv + b * t * rs
@@ -150,32 +250,42 @@ public enum AttentionKernels {
                 let gBase = dQKV + b * t * rs
                 let dq = gBase + head * d, dk = gBase + c + head * d, dv = gBase + 2 * c + head * d
                 let dy = dOut + b * t * c + head * d
-                for j in 0..<t { for x in 0..<d { vt[x * t + j] = v[j * rs + x] } }
+                transposeBlock(v, rows: t, cols: d, ld: rs, into: vt)
                 let p = probs + u * t * t
-                // dS row by row: dP_i = dY_i Vᵀ, then dS_i = P_i ⊙ (dP_i − P_i · dP_i), scaled by 1/√D.
-                for i in 0..<t {
-                    let len = i + 1
-                    let dsi = ds + i * t, pi = p + i * t
-                    let span = min(t, (len + VecF.scalarCount - 1) / VecF.scalarCount * VecF.scalarCount)
-                    combine(n: span, terms: d, coef: dy + i * c, coefStride: 1, alpha: 1,
-                            rows: vt, rowStride: t, out: dsi, accumulate: false)
-                    // P is zero above the diagonal, so whole-vector spans give exact zeros there.
-                    let dot = VecF(repeating: vdot(span, pi, dsi))
-                    let sv = VecF(repeating: scale)
-                    vmap2(pi, dsi, dsi, span) { p, g in p * (g - dot) * sv }
-                    if span < t { (dsi + span).update(repeating: 0, count: t - span) }
+                var i0 = 0
+                while i0 < t {
+                    let rowsHere = min(4, t - i0), lenMax = i0 + rowsHere
+                    // dP_i = dY_i Vᵀ for the block's rows
+                    combine4(count: rowsHere, n: span(lenMax, t), terms: d, coef: dy + i0 * c, coefRowStride: c,
+                             coefStride: 1, alpha: 1, rows: vt, rowStride: t, out: ds + i0 * t, outStride: t,
+                             accumulate: false)
+                    for i in i0..<lenMax {
+                        // dS_i = P_i ⊙ (dP_i − P_i·dP_i) / √D; P is 0 above the diagonal, so the
+                        // masked entries come out exactly 0.
+                        let dsi = ds + i * t, pi = p + i * t, sp = span(i + 1, t)
+                        let dot = VecF(repeating: vdot(sp, pi, dsi))
+                        var j = 0
+                        while j + VecF.scalarCount <= sp {
+                            dsi.vstore(pi.vload(j) * (dsi.vload(j) - dot) * sv, j); j += VecF.scalarCount
+                        }
+                        while j < sp { dsi[j] = pi[j] * (dsi[j] - dot[0]) * scale; j += 1 }
+                        if sp < t { (dsi + sp).update(repeating: 0, count: t - sp) }
+                    }
+                    // dQ_i += Σ_j dS[i, j] K_j
+                    combine4(count: rowsHere, n: d, terms: lenMax, coef: ds + i0 * t, coefRowStride: t, coefStride: 1,
+                             alpha: 1, rows: k, rowStride: rs, out: dq + i0 * rs, outStride: rs, accumulate: true)
+                    i0 += rowsHere
                 }
-                for i in 0..<t {
-                    // dQ_i += Σ_{j≤i} dS[i, j] K_j
-                    combine(n: d, terms: i + 1, coef: ds + i * t, coefStride: 1, alpha: 1,
-                            rows: k, rowStride: rs, out: dq + i * rs, accumulate: true)
-                }
-                for j in 0..<t {
-                    // dK_j += Σ_{i≥j} dS[i, j] Q_i ; dV_j += Σ_{i≥j} P[i, j] dY_i
-                    combine(n: d, terms: t - j, coef: ds + j * t + j, coefStride: t, alpha: 1,
-                            rows: q + j * rs, rowStride: rs, out: dk + j * rs, accumulate: true)
-                    combine(n: d, terms: t - j, coef: p + j * t + j, coefStride: t, alpha: 1,
-                            rows: dy + j * c, rowStride: c, out: dv + j * rs, accumulate: true)
+                var j0 = 0
+                while j0 < t {
+                    let colsHere = min(4, t - j0)
+                    // dK_j += Σ_{i≥j} dS[i, j] Q_i ; dV_j += Σ_{i≥j} P[i, j] dY_i (zeros below the
+                    // diagonal let the block's columns share the range i ≥ j0).
+                    combine4(count: colsHere, n: d, terms: t - j0, coef: ds + j0 * t + j0, coefRowStride: 1, coefStride: t,
+                             alpha: 1, rows: q + j0 * rs, rowStride: rs, out: dk + j0 * rs, outStride: rs, accumulate: true)
+                    combine4(count: colsHere, n: d, terms: t - j0, coef: p + j0 * t + j0, coefRowStride: 1, coefStride: t,
+                             alpha: 1, rows: dy + j0 * c, rowStride: c, out: dv + j0 * rs, outStride: rs, accumulate: true)
+                    j0 += colsHere
                 }
             }
         }

@@ -46,32 +46,65 @@ public enum LayerNormKernels {
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                                 rows: Int, cols: Int, dx: UnsafeMutablePointer<Float>?,
                                 dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?) {
+        let w = VecF.scalarCount
         if let dx {
             ThreadPool.shared.parallelRanges(rows, work: rows * cols * 6, threshold: 1 << 16) { r in
                 for i in r {
                     let xi = x + i * cols, gi = dOut + i * cols, di = dx + i * cols
-                    let mu = mean[i], rs = rstd[i]
-                    var sumG: Float = 0, sumGX: Float = 0
-                    for j in 0..<cols {
+                    let muv = VecF(repeating: mean[i]), rsv = VecF(repeating: rstd[i])
+                    var sg = VecF(), sgx = VecF()
+                    var j = 0
+                    while j + w <= cols {
+                        let g = gi.vload(j) * weight.vload(j)
+                        sg += g
+                        sgx = madd(g, (xi.vload(j) - muv) * rsv, sgx)
+                        j += w
+                    }
+                    var sumG = sg.sum(), sumGX = sgx.sum()
+                    let tail = j
+                    while j < cols {
                         let g = gi[j] * weight[j]
                         sumG += g
-                        sumGX = madd(g, (xi[j] - mu) * rs, sumGX)
+                        sumGX = madd(g, (xi[j] - mean[i]) * rstd[i], sumGX)
+                        j += 1
                     }
-                    let mg = sumG / Float(cols), mgx = sumGX / Float(cols)
-                    for j in 0..<cols {
-                        let xh = (xi[j] - mu) * rs
-                        di[j] += rs * (gi[j] * weight[j] - mg - xh * mgx)
+                    let mg = VecF(repeating: sumG / Float(cols)), mgx = VecF(repeating: sumGX / Float(cols))
+                    j = 0
+                    while j + w <= cols {
+                        let xh = (xi.vload(j) - muv) * rsv
+                        let g = gi.vload(j) * weight.vload(j)
+                        di.vstore(madd(rsv, g - mg - xh * mgx, di.vload(j)), j)
+                        j += w
+                    }
+                    j = tail
+                    while j < cols {
+                        let xh = (xi[j] - mean[i]) * rstd[i]
+                        di[j] += rstd[i] * (gi[j] * weight[j] - mg[0] - xh * mgx[0])
+                        j += 1
                     }
                 }
             }
         }
-        // Parameter gradients: columns split across threads, rows summed in order.
+        // Parameter gradients: each thread owns a range of columns and walks the rows in order
+        // (contiguous, vectorized), so the sums do not depend on the thread count.
         if dWeight != nil || dBias != nil {
-            let w = VecF.scalarCount
             let blocks = (cols + w - 1) / w
             ThreadPool.shared.parallelRanges(blocks, work: rows * cols * 2, threshold: 1 << 17) { r in
                 let lo = r.lowerBound * w, hi = min(cols, r.upperBound * w)
-                for j in lo..<hi {
+                var j = lo
+                while j + w <= hi {
+                    var sw = VecF(), sb = VecF()
+                    for i in 0..<rows {
+                        let g = (dOut + i * cols).vload(j)
+                        let xh = ((x + i * cols).vload(j) - VecF(repeating: mean[i])) * VecF(repeating: rstd[i])
+                        sw = madd(g, xh, sw)
+                        sb += g
+                    }
+                    if let dWeight { dWeight.vstore(dWeight.vload(j) + sw, j) }
+                    if let dBias { dBias.vstore(dBias.vload(j) + sb, j) }
+                    j += w
+                }
+                while j < hi {
                     var sw: Float = 0, sb: Float = 0
                     for i in 0..<rows {
                         let g = dOut[i * cols + j]
@@ -80,6 +113,7 @@ public enum LayerNormKernels {
                     }
                     if let dWeight { dWeight[j] += sw }
                     if let dBias { dBias[j] += sb }
+                    j += 1
                 }
             }
         }

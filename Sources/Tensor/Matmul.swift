@@ -102,10 +102,20 @@ public enum Matmul {
                 packB(b, ldb: ldb, transposed: tb, pc: pc, kc: kc, jc: cols.lowerBound + jc, nc: nc, into: bPack)
                 let addC = accumulate || pc > 0
                 let biasHere = pc == 0 ? bias.map { $0 + cols.lowerBound + jc } : nil
+                // A is read in place when that costs no more than packing it: always when it is
+                // stored transposed (mr contiguous floats per k), and for row-major A when the
+                // block has at most four panels to reuse a packed copy (N ≤ 128 with AVX-512:
+                // narrow heads and the width-128 layers, where packing costs as much as a
+                // sizeable share of the multiply; measured 2048×512×128 ≈ 1.5× faster).
+                let direct = ta || nc <= 4 * nr
                 var ir = rows.lowerBound
                 while ir < rows.upperBound {
                     let mv = min(mr, rows.upperBound - ir)
-                    packA(a, lda: lda, transposed: ta, i0: ir, mv: mv, pc: pc, kc: kc, into: aPack)
+                    let inPlace = direct && mv == mr
+                    if !inPlace {
+                        packA(a, lda: lda, transposed: ta, i0: ir, mv: mv, pc: pc, kc: kc, into: aPack)
+                    }
+                    let aBase = ta ? a + pc * lda + ir : a + ir * lda + pc
                     let cRow = c + ir * ldc + cols.lowerBound + jc
                     var j = 0
                     var bp = UnsafePointer(bPack)
@@ -114,9 +124,21 @@ public enum Matmul {
                         let nv = min(pw, nc - j)
                         let bj = biasHere.map { $0 + j }
                         if pw == nr {
-                            kernelWide(kc, aPack, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            if !inPlace {
+                                kernelWide(kc, aPack, cs: mr, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            } else if ta {
+                                kernelWide(kc, aBase, cs: lda, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            } else {
+                                kernelWideRows(kc, aBase, lda: lda, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            }
                         } else {
-                            kernelNarrow(kc, aPack, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            if !inPlace {
+                                kernelNarrow(kc, aPack, cs: mr, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            } else if ta {
+                                kernelNarrow(kc, aBase, cs: lda, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            } else {
+                                kernelNarrowRows(kc, aBase, lda: lda, bp, cRow + j, ldc, mv, nv, addC, bj)
+                            }
                         }
                         bp += kc * pw
                         j += pw

@@ -69,11 +69,11 @@ public final class ThreadPool: @unchecked Sendable {
     private func spawn() {
         pthread_mutex_lock(&mutex)
         let index = workers.count + 1
-        // The worker counts as having seen every job issued before it exists: a job issued
-        // between now and the thread's first lock must still wake it (else `run` waits forever).
-        let seen = generation
+        // The worker must treat jobs posted after this point as new even if it starts late;
+        // reading the generation when it starts could skip a job it was counted in.
+        let g = generation
         pthread_mutex_unlock(&mutex)
-        let box = Unmanaged.passRetained(Box(self, index, seen)).toOpaque()
+        let box = Unmanaged.passRetained(Box(self, index, g)).toOpaque()
         var tid = pthread_t()
         #if canImport(Glibc)
         let rc = pthread_create(&tid, nil, { arg in

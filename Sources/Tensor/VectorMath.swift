@@ -170,7 +170,7 @@ extension UnsafeMutablePointer where Pointee == Float {
         sawNaN = sawNaN || any(v .!= v)
         mv = mv.replacing(with: v, where: v .> mv); i += w
     }
-    m = mv.max()
+    m = hmax(mv)
     while i < n { let v = p[i]; if v != v { sawNaN = true }; m = max(m, v); i += 1 }
     return sawNaN ? .nan : m
 }
@@ -193,4 +193,43 @@ extension UnsafeMutablePointer where Pointee == Float {
     var s = acc.sum()
     while i < n { s = madd(x[i], y[i], s); i += 1 }
     return s
+}
+
+/// Horizontal maximum by halving (compiles to shuffles and compares; the generic
+/// `SIMD.max()` is a lane-by-lane loop).
+@inline(__always) func hmax(_ v: SIMD16<Float>) -> Float {
+    let a = v.lowHalf, b = v.highHalf
+    return hmax(a.replacing(with: b, where: b .> a))
+}
+@inline(__always) func hmax(_ v: SIMD8<Float>) -> Float {
+    let a = v.lowHalf, b = v.highHalf
+    return hmax(a.replacing(with: b, where: b .> a))
+}
+@inline(__always) func hmax(_ v: SIMD4<Float>) -> Float {
+    let a = v.lowHalf, b = v.highHalf
+    let m = a.replacing(with: b, where: b .> a)
+    return Swift.max(m[0], m[1])
+}
+
+/// Copies a `rows × cols` block with row stride `ld` into `dst` transposed (`dst[c·rows + r]`).
+/// Pointer stepping avoids the overflow-checked index arithmetic of a subscripted loop.
+@inline(__always) func transposeBlock(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
+                                      into dst: UnsafeMutablePointer<Float>) {
+    var r = 0
+    // Four source rows at a time: each destination row receives four adjacent floats.
+    while r + 4 <= rows {
+        let s0 = src + r * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld
+        var d = dst + r
+        for x in 0..<cols {
+            d[0] = s0[x]; d[1] = s1[x]; d[2] = s2[x]; d[3] = s3[x]
+            d += rows
+        }
+        r += 4
+    }
+    while r < rows {
+        let s0 = src + r * ld
+        var d = dst + r
+        for x in 0..<cols { d.pointee = s0[x]; d += rows }
+        r += 1
+    }
 }

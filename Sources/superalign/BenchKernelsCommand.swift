@@ -26,6 +26,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Flag(help: "Skip the attention benchmark.")
     var noAttention = false
 
+    @Option(help: "Attention batch size (sequences of 32 tokens, width 128, 4 heads).")
+    var attentionBatch: Int = 64
+
     static let standardShapes: [(Int, Int, Int)] = [
         (256, 256, 256), (512, 512, 512), (1024, 1024, 1024),
         (2048, 128, 384), (2048, 512, 128), (128, 784, 256), (2048, 128, 16), (128, 256, 10),
@@ -37,6 +40,7 @@ struct BenchKernelsCommand: ParsableCommand {
             throw ValidationError("--threads needs positive integers, e.g. 1,2")
         }
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+        guard attentionBatch > 0 else { throw ValidationError("--attention-batch must be positive") }
         var list = Self.standardShapes
         if let shapes {
             list = try shapes.split(separator: ",").map { s in
@@ -64,7 +68,7 @@ struct BenchKernelsCommand: ParsableCommand {
             }
         }
         if !noAttention {
-            let (bsz, tlen, width, heads) = (64, 32, 128, 4)
+            let (bsz, tlen, width, heads) = (attentionBatch, 32, 128, 4)
             let qkv = try Tensor.randn([bsz, tlen, 3 * width], using: &rng)
             let dy = try Tensor.randn([bsz, tlen, width], using: &rng)
             let y = try Tensor.zeros([bsz, tlen, width])
@@ -94,7 +98,7 @@ struct BenchKernelsCommand: ParsableCommand {
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("shape (m×k×n)          threads   GFLOP/s median   [min … max]")
-            print("(attention: B=64, T=32, C=128, 4 heads; ms per call)")
+            print("(attention: B=\(attentionBatch), T=32, C=128, 4 heads; ms per call)")
             for r in rows {
                 if let g = r["gflops"] as? Double {
                     let shape = "\(r["m"]!)×\(r["k"]!)×\(r["n"]!)"

@@ -128,3 +128,20 @@ final class AttentionDecodeTests: XCTestCase {
         assertClose(out.scalars, expected, atol: 1e-5)
     }
 }
+
+final class ThreadPoolGrowthTests: XCTestCase {
+    func testWorkersAddedJustBeforeARunStillJoinIt() {
+        // A worker that starts after a job is posted must still run its share (regression:
+        // it used to wait for the next job and the run never finished).
+        for _ in 0..<5 {
+            let pool = ThreadPool()
+            pool.threadCount = 4
+            var done = [Int](repeating: 0, count: 8)
+            done.withUnsafeMutableBufferPointer { d in
+                let p = d.baseAddress!
+                pool.run(tasks: 8) { p[$0] += 1 }
+            }
+            XCTAssertEqual(done, [Int](repeating: 1, count: 8))
+        }
+    }
+}
