@@ -33,12 +33,13 @@ struct W2SCommand: ParsableCommand {
     @Option(help: "Examples generated for a built-in task.") var examples = 4000
     @Option(help: "Digits per operand/string of a built-in task.") var digits: Int?
     @Option(help: "Fraction of the data held out for testing.") var testFraction = 0.25
+    @Option(help: "Fraction of the non-test data the weak model trains on (it labels the rest).") var supervisorFraction = 0.5
     @Option(help: "Weak model training steps.") var weakSteps = 600
-    @Option(help: "Strong model training steps (student and ceiling).") var strongSteps = 600
+    @Option(help: "Strong model training steps (student and ceiling).") var strongSteps = 80
     @Option(help: "Self-supervised pretraining steps of +pretrain models.") var pretrainSteps = 1500
     @Option(help: "Examples per step.") var batch = 64
     @Option(help: "Peak learning rate.") var lr: Float = 1e-3
-    @Option(help: "Evaluate the student every N steps.") var evalEvery = 50
+    @Option(help: "Evaluate the student every N steps.") var evalEvery = 10
     @Option(help: "logconf: final weight α of the student's own hardened predictions.") var alpha = 0.5
     @Option(help: "logconf: fraction of training over which α warms up from 0.") var alphaWarmup = 0.2
     @Flag(help: "Train the student on the weak model's probabilities instead of its hard labels.") var softLabels = false
@@ -60,7 +61,7 @@ struct W2SCommand: ParsableCommand {
         return W2SConfig(task: task, dataPath: data, labelColumn: label, taskExamples: examples, taskDigits: digits,
                          weak: try weak.map(W2SModelSpec.init), strong: try strong.map(W2SModelSpec.init), losses: losses,
                          intermediates: try via.map(W2SModelSpec.init), seeds: (0..<UInt64(seeds)).map { $0 },
-                         testFraction: testFraction, confidence: ConfidenceWarmup(finalAlpha: alpha, warmupFraction: alphaWarmup),
+                         testFraction: testFraction, supervisorFraction: supervisorFraction, confidence: ConfidenceWarmup(finalAlpha: alpha, warmupFraction: alphaWarmup),
                          softLabels: softLabels,
                          training: W2STraining(weakSteps: weakSteps, strongSteps: strongSteps, pretrainSteps: pretrainSteps,
                                                batchSize: batch, learningRate: lr, evalEvery: evalEvery))

@@ -34,8 +34,12 @@ public struct W2SDataset: Sendable {
     public var classes: Int
     /// Classes of each auxiliary head (0 when the examples carry no auxiliary targets).
     public var auxiliaryClasses: Int
+    /// Extra unlabelled inputs for self-supervised pretraining only, disjoint from `examples`
+    /// (built-in tasks can generate them; a user's file has none). Their labels are never read.
+    public var pretrainingPool: [W2SExample]
 
-    public init(name: String, examples: [W2SExample], classes: Int, auxiliaryClasses: Int = 0) throws {
+    public init(name: String, examples: [W2SExample], classes: Int, auxiliaryClasses: Int = 0,
+                pretrainingPool: [W2SExample] = []) throws {
         guard examples.count >= 10 else {
             throw TaskError.badFile(path: name, line: nil, message: "only \(examples.count) examples; weak-to-strong needs at least 10 (three splits)")
         }
@@ -44,6 +48,7 @@ public struct W2SDataset: Sendable {
         self.examples = examples
         self.classes = classes
         self.auxiliaryClasses = auxiliaryClasses
+        self.pretrainingPool = pretrainingPool
     }
 
     /// Whether every example has a feature vector / a text.
@@ -51,25 +56,26 @@ public struct W2SDataset: Sendable {
     public var hasText: Bool { examples.allSatisfy { $0.text != nil } }
 
     /// The three disjoint splits of the protocol, shuffled by `seed`: `test` takes
-    /// `testFraction` of the examples, the rest is halved (rounding down) into `supervisor` (the
-    /// weak model's ground truth) and `unlabeled` (what the weak model labels, and what the
-    /// student and the ceiling train on).
+    /// `testFraction` of the examples, the rest is divided into `supervisor` (the weak model's
+    /// ground truth; `supervisorFraction` of the rest, rounded down) and `unlabeled` (what the weak
+    /// model labels, and what the student and the ceiling train on).
     ///
     /// ```swift
     /// let s = try data.split(seed: 0, testFraction: 0.2)   // 1000 examples → 400 / 400 / 200
     /// ```
-    public func split(seed: UInt64, testFraction: Double) throws -> W2SSplits {
+    public func split(seed: UInt64, testFraction: Double, supervisorFraction: Double = 0.5) throws -> W2SSplits {
         var order = Array(examples.indices)
         var rng = RandomGenerator(seed: seed ^ 0x5157_2535_9117)
         rng.shuffle(&order)
         let nTest = max(1, Int((Double(examples.count) * testFraction).rounded()))
         let rest = examples.count - nTest
-        let nSup = rest / 2
+        let nSup = Int(Double(rest) * supervisorFraction)
         guard nSup >= 1, rest - nSup >= 1 else {
-            throw TaskError.invalidOption("test fraction \(testFraction) leaves no examples to train on")
+            throw TaskError.invalidOption("test fraction \(testFraction) and supervisor fraction \(supervisorFraction) leave a split empty")
         }
         let pick = { (r: Range<Int>) in r.map { examples[order[$0]] } }
-        return W2SSplits(supervisor: pick(0..<nSup), unlabeled: pick(nSup..<rest), test: pick(rest..<examples.count))
+        return W2SSplits(supervisor: pick(0..<nSup), unlabeled: pick(nSup..<rest), test: pick(rest..<examples.count),
+                         pool: pretrainingPool)
     }
 }
 
@@ -78,10 +84,12 @@ public struct W2SSplits: Sendable {
     public var supervisor: [W2SExample]
     public var unlabeled: [W2SExample]
     public var test: [W2SExample]
+    /// The data set's extra unlabelled inputs (`W2SDataset.pretrainingPool`).
+    public var pool: [W2SExample] = []
 
-    /// Inputs the strong model may pretrain on: supervisor and unlabelled splits, never the test
-    /// split (pretraining targets are label-free, but test inputs stay unseen all the same).
-    public var pretraining: [W2SExample] { supervisor + unlabeled }
+    /// Inputs the strong model may pretrain on: supervisor and unlabelled splits and the pool,
+    /// never the test split (pretraining targets are label-free, but test inputs stay unseen).
+    public var pretraining: [W2SExample] { supervisor + unlabeled + pool }
 
     public var sizes: [String: Int] { ["supervisor": supervisor.count, "unlabeled": unlabeled.count, "test": test.count] }
 }

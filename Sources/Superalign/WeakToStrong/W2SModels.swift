@@ -203,16 +203,17 @@ final class W2SNetwork {
     ///   layer reconstructing the input, `L = mean((x̂ − x)²)`.
     ///
     /// The temporary heads are discarded; fine-tuning starts from the pretrained body.
-    func pretrain(_ corpus: [W2SExample], options: TrainingOptions) throws {
+    /// Returns the mean loss of the last tenth of the steps (for the progress log).
+    @discardableResult
+    func pretrain(_ corpus: [W2SExample], options: TrainingOptions) throws -> Float {
         if let gpt {
             let tok = inputs.tokenizer!
             let texts = corpus.map { PromptCompletion(prompt: "", completion: $0.pretrainingText ?? $0.text!) }
             let params = gpt.parameters.filter { p in gpt.score.map { p !== $0.weight && p !== $0.bias } ?? true }
             let trainer = Trainer(parameters: params, noDecay: params.filter { $0.rank < 2 }, options: options)
-            try trainer.run(exampleCount: texts.count) { tape, idx in
+            return Self.tailLoss(try trainer.run(exampleCount: texts.count) { tape, idx in
                 try gpt.sftLoss(tape, SequenceBatch(idx.map { texts[$0] }, tokenizer: tok, context: gpt.config.context))
-            }
-            return
+            })
         }
         let mlp = mlp!
         let body = Array(mlp.layers.dropLast())
@@ -228,7 +229,7 @@ final class W2SNetwork {
         let head = try Linear(inputs: hiddenWidth, outputs: useAuxiliary ? heads * k : d, uniformUsing: &rng)
         let params = body.flatMap { [$0.weight, $0.bias!] } + [head.weight, head.bias!]
         let trainer = Trainer(parameters: params, noDecay: params.filter { $0.rank < 2 }, options: options)
-        try trainer.run(exampleCount: corpus.count) { tape, idx in
+        return Self.tailLoss(try trainer.run(exampleCount: corpus.count) { tape, idx in
             let rows = idx.map { corpus[$0] }
             let x = try Tensor(shape: [rows.count, d], values: rows.flatMap { $0.features! })
             var h = x
@@ -240,6 +241,11 @@ final class W2SNetwork {
             }
             let diff = try tape.sub(out, x)
             return try tape.mean(tape.mul(diff, diff))
-        }
+        })
+    }
+
+    static func tailLoss(_ r: TrainingReport) -> Float {
+        let tail = r.losses.suffix(max(1, r.losses.count / 10))
+        return tail.isEmpty ? .nan : tail.reduce(0, +) / Float(tail.count)
     }
 }

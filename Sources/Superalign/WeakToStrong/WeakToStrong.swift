@@ -6,7 +6,9 @@ import Tensor
 public struct W2STraining: Codable, Equatable, Sendable {
     /// Steps of the weak supervisor on ground truth.
     public var weakSteps: Int
-    /// Steps of every strong fine-tuning run (student, ceiling, bootstrap stages).
+    /// Steps of every strong fine-tuning run (student, ceiling, bootstrap stages). The default,
+    /// about two epochs of the unlabelled split, follows Burns et al.: students trained much
+    /// longer on weak labels end up imitating their supervisor's errors (see `bestPGR`).
     public var strongSteps: Int
     /// Steps of self-supervised pretraining of `+pretrain` models.
     public var pretrainSteps: Int
@@ -15,8 +17,8 @@ public struct W2STraining: Codable, Equatable, Sendable {
     /// Student test accuracy (and PGR) is recorded every this many steps, and at the end.
     public var evalEvery: Int
 
-    public init(weakSteps: Int = 600, strongSteps: Int = 600, pretrainSteps: Int = 1500, batchSize: Int = 64,
-                learningRate: Float = 1e-3, evalEvery: Int = 50) {
+    public init(weakSteps: Int = 600, strongSteps: Int = 80, pretrainSteps: Int = 1500, batchSize: Int = 64,
+                learningRate: Float = 1e-3, evalEvery: Int = 10) {
         self.weakSteps = weakSteps
         self.strongSteps = strongSteps
         self.pretrainSteps = pretrainSteps
@@ -54,6 +56,8 @@ public struct W2SConfig: Codable, Equatable, Sendable {
     public var intermediates: [W2SModelSpec]
     public var seeds: [UInt64]
     public var testFraction: Double
+    /// Fraction of the non-test examples that the weak supervisor trains on (the rest it labels).
+    public var supervisorFraction: Double
     /// `α` of `logconf` and its warm-up.
     public var confidence: ConfidenceWarmup
     /// Train the student on the weak model's soft probabilities instead of its hard labels.
@@ -63,7 +67,7 @@ public struct W2SConfig: Codable, Equatable, Sendable {
     public init(task: String? = nil, dataPath: String? = nil, labelColumn: String? = nil, taskExamples: Int = 4000,
                 taskDigits: Int? = nil, weak: [W2SModelSpec] = [], strong: [W2SModelSpec] = [],
                 losses: [W2SLoss] = [.xent, .logconf], intermediates: [W2SModelSpec] = [], seeds: [UInt64] = [0, 1, 2],
-                testFraction: Double = 0.25, confidence: ConfidenceWarmup = ConfidenceWarmup(), softLabels: Bool = false,
+                testFraction: Double = 0.25, supervisorFraction: Double = 0.5, confidence: ConfidenceWarmup = ConfidenceWarmup(), softLabels: Bool = false,
                 training: W2STraining = W2STraining()) {
         self.task = task
         self.dataPath = dataPath
@@ -76,6 +80,7 @@ public struct W2SConfig: Codable, Equatable, Sendable {
         self.intermediates = intermediates
         self.seeds = seeds
         self.testFraction = testFraction
+        self.supervisorFraction = supervisorFraction
         self.confidence = confidence
         self.softLabels = softLabels
         self.training = training
@@ -83,7 +88,7 @@ public struct W2SConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case task, dataPath = "data_path", labelColumn = "label_column", taskExamples = "task_examples"
-        case taskDigits = "task_digits", weak, strong, losses, intermediates, seeds, testFraction = "test_fraction"
+        case taskDigits = "task_digits", weak, strong, losses, intermediates, seeds, testFraction = "test_fraction", supervisorFraction = "supervisor_fraction"
         case confidence, softLabels = "soft_labels", training
     }
 
@@ -153,7 +158,7 @@ public enum WeakToStrong {
         var results: [String: [W2SSeedResult]] = [:]
         var splitSizes: [String: Int] = [:]
         for seed in config.seeds {
-            let splits = try data.split(seed: seed, testFraction: config.testFraction)
+            let splits = try data.split(seed: seed, testFraction: config.testFraction, supervisorFraction: config.supervisorFraction)
             splitSizes = splits.sizes
             var run = SeedRun(config: config, inputs: inputs, splits: splits, seed: seed, log: log)
             for weak in config.weak {
@@ -286,9 +291,9 @@ struct SeedRun {
             try net.copyWeights(from: base)
             return net
         }
-        log?("seed \(seed): pretraining \(spec) on \(splits.pretraining.count) unlabelled inputs")
-        try net.pretrain(splits.pretraining, options: config.training.options(steps: config.training.pretrainSteps,
+        let loss = try net.pretrain(splits.pretraining, options: config.training.options(steps: config.training.pretrainSteps,
                                                                              seed: subSeed("pretrain \(spec)")))
+        log?("seed \(seed): pretrained \(spec) on \(splits.pretraining.count) unlabelled inputs, final loss \(WeakToStrong.fmt(Double(loss)))")
         let copy = try W2SNetwork(spec: spec, inputs: inputs, seed: 0)
         try copy.copyWeights(from: net)
         pretrained[spec] = copy
