@@ -118,7 +118,17 @@ public struct W2SConfig: Codable, Equatable, Sendable {
 /// 5. **PGR** `= (s − w)/(c − w)`, undefined when `c ≤ w` (`PGR.compute`).
 ///
 /// Weak models, pretrained strong weights and ceilings are computed once per seed and shared by
-/// the configurations that use them. Every random draw derives from the seed.
+/// the configurations that use them. Every random draw derives from the seed; the student and
+/// the ceiling start from the same weights and see the same batches, so they differ only in
+/// their labels.
+///
+/// Why strong models are pretrained (`+pretrain`): weak-to-strong generalization is about
+/// *eliciting* what a strong model already knows. Burns et al.'s students are pretrained language
+/// models that represent the task's concept before seeing a label; a network trained from
+/// scratch on weak labels has nothing to fall back on but those labels, and learns their errors.
+/// Here GPTs are pretrained by language modelling on the task's unlabelled inputs and MLPs on an
+/// auxiliary task computed from the inputs alone (or as autoencoders), never on labels; the
+/// weak supervisor gets no pretraining, which is what makes it weak.
 ///
 /// ```swift
 /// let report = try WeakToStrong.run(W2SConfig(task: "carry", weak: [try W2SModelSpec("mlp:4")],
