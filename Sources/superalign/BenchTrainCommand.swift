@@ -120,11 +120,12 @@ enum PeakMemory {
             return kb / 1024
         }
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
         #if os(Linux)
-        return Double(usage.ru_maxrss) / 1024
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024          // kilobytes on Linux
         #else
-        return Double(usage.ru_maxrss) / (1024 * 1024)
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / (1024 * 1024) // bytes on Darwin
         #endif
     }
 }
