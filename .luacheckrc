@@ -3,3 +3,5 @@ std = "lua54"
 max_line_length = 120
 -- `sa` is the read-only host API table every plugin sees.
 read_globals = { "sa" }
+-- Generated LuaLS stubs declare the API; they are not plugin code.
+exclude_files = { "Plugins/meta/*" }

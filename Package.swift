@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LuaHost", targets: ["LuaHost"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Superalign", targets: ["Superalign"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,11 +32,14 @@ let package = Package(
         .target(name: "Tensor"),
         .target(name: "Models", dependencies: ["Tensor"]),
 
+        // MARK: The domain: tasks, plugins' host API, the loop, weak-to-strong, the run store
+        .target(name: "Superalign", dependencies: ["LuaHost", "Models", "Tensor"]),
+
         // MARK: Command line
         .executableTarget(
             name: "superalign",
             dependencies: [
-                "LuaHost", "Tensor", "Models",
+                "LuaHost", "Tensor", "Models", "Superalign",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -44,8 +48,9 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Models", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

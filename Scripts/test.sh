@@ -8,4 +8,4 @@ bash Scripts/setup.sh
 bash Scripts/lint.sh
 read -r -a flags <<< "$(bash Scripts/build-flags.sh)"
 swift build -c release --build-tests -Xswiftc -enable-testing "${flags[@]}" --scratch-path .build-test
-swift test -c release -Xswiftc -enable-testing "${flags[@]}" --scratch-path .build-test --skip-build "$@"
+swift test -c release -Xswiftc -enable-testing "${flags[@]}" --scratch-path .build-test --skip-build --disable-swift-testing "$@"

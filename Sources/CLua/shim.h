@@ -213,6 +213,26 @@ static inline void sa_pushhostfunction(lua_State *L, void *fn) {
     lua_pushcclosure(L, sa_trampoline, 1);
 }
 
+/* ---- Read-only proxies (host API tables) ------------------------------------------------- */
+
+/* next() over the real table behind a proxy: (real, key) -> key, value */
+static inline int sa_proxy_next(lua_State *L) {
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/* __pairs for a proxy whose real table is upvalue 1 */
+static inline int sa_proxy_pairs(lua_State *L) {
+    lua_pushcfunction(L, sa_proxy_next);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    return 3;
+}
+
+static inline void sa_push_proxy_pairs(lua_State *L) { lua_pushcclosure(L, sa_proxy_pairs, 1); }
+
 /* ---- Errors ----------------------------------------------------------------------------- */
 
 /*

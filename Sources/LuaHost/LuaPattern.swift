@@ -137,7 +137,7 @@ public struct LuaPattern {
         if first > subject.count { return nil }
         return try bytes.withUnsafeBufferPointer { pattern in
             try withoutActuallyEscaping(checkBudget) { budget in
-                let matcher = Matcher(subject: subject, pattern: pattern, budget: budget)
+                var matcher = Matcher(subject: subject, pattern: pattern, budget: budget)
                 return try matcher.search(from: first, anchored: anchored, rejectingEnd: rejectingEnd)
             }
         }
@@ -197,9 +197,9 @@ public struct LuaPattern {
 
 // MARK: - The matcher
 
-/// One search of one pattern over one subject. A class so that the recursive steps share the
-/// state through one reference and keep their own frames small.
-private final class Matcher {
+/// One search of one pattern over one subject. The recursive steps share it `inout` (a struct,
+/// so no runtime exclusivity checks), which keeps their own frames small.
+private struct Matcher {
     // Special lengths of a capture.
     static let open = -1       // opened, not closed yet
     static let position = -2   // a () position capture
@@ -226,12 +226,12 @@ private final class Matcher {
 
     // MARK: Budget
 
-    @inline(__always) func step(_ n: Int = 1) throws {
+    @inline(__always) mutating func step(_ n: Int = 1) throws {
         pending &+= n
         if pending >= LuaPattern.budgetInterval { try flush() }
     }
 
-    func flush() throws {
+    mutating func flush() throws {
         guard pending > 0 else { return }
         let done = pending
         pending = 0
@@ -239,7 +239,7 @@ private final class Matcher {
     }
 
     /// Reports the steps not reported yet; the pattern error (already decided) wins.
-    func flushIgnoringResult() {
+    mutating func flushIgnoringResult() {
         if pending > 0 { _ = budget(pending); pending = 0 }
     }
 
@@ -252,7 +252,7 @@ private final class Matcher {
 
     // MARK: Search
 
-    func search(from first: Int, anchored: Bool, rejectingEnd: Int?) throws -> LuaPattern.PartialMatch? {
+    mutating func search(from first: Int, anchored: Bool, rejectingEnd: Int?) throws -> LuaPattern.PartialMatch? {
         var s = first
         do {
             while true {
@@ -283,7 +283,7 @@ private final class Matcher {
     }
 
     /// Matches the pattern from `p` against the subject from `s`; the end of the match, or nil.
-    func match(_ s0: Int, _ p0: Int) throws -> Int? {
+    mutating func match(_ s0: Int, _ p0: Int) throws -> Int? {
         if depthLeft == 0 { throw Matcher.malformed("pattern too complex") }
         depthLeft -= 1
         defer { depthLeft += 1 }
@@ -353,7 +353,7 @@ private final class Matcher {
     }
 
     /// Greedy repetition: as many characters as match, then give back one at a time.
-    func longest(_ s: Int, _ p: Int, _ ep: Int) throws -> Int? {
+    mutating func longest(_ s: Int, _ p: Int, _ ep: Int) throws -> Int? {
         var n = 0
         while single(s + n, p, ep) {
             n += 1
@@ -367,7 +367,7 @@ private final class Matcher {
     }
 
     /// Lazy repetition: try the rest first, then take one more character.
-    func shortest(_ s0: Int, _ p: Int, _ ep: Int) throws -> Int? {
+    mutating func shortest(_ s0: Int, _ p: Int, _ ep: Int) throws -> Int? {
         var s = s0
         while true {
             if let e = try match(s, ep + 1) { return e }
@@ -376,7 +376,7 @@ private final class Matcher {
         }
     }
 
-    func openCapture(_ s: Int, _ p: Int, _ kind: Int) throws -> Int? {
+    mutating func openCapture(_ s: Int, _ p: Int, _ kind: Int) throws -> Int? {
         if level >= LuaPattern.maxCaptures { throw Matcher.malformed("too many captures") }
         capStart[level] = s
         capLen[level] = kind
@@ -386,7 +386,7 @@ private final class Matcher {
         return e
     }
 
-    func closeCapture(_ s: Int, _ p: Int) throws -> Int? {
+    mutating func closeCapture(_ s: Int, _ p: Int) throws -> Int? {
         var l = level - 1
         while l >= 0 && capLen[l] != Matcher.open { l -= 1 }
         if l < 0 { throw Matcher.malformed("invalid pattern capture") }
@@ -397,7 +397,7 @@ private final class Matcher {
     }
 
     /// `%bxy`, with `p` at `x`.
-    func balance(_ s0: Int, _ p: Int) throws -> Int? {
+    mutating func balance(_ s0: Int, _ p: Int) throws -> Int? {
         if p + 1 >= patEnd { throw Matcher.malformed("malformed pattern (missing arguments to '%b')") }
         let open = pat[p], close = pat[p + 1]
         guard s0 < srcEnd, src[s0] == open else { return nil }
@@ -418,7 +418,7 @@ private final class Matcher {
     }
 
     /// `%1`–`%9` (and the invalid `%0`): the same bytes as that closed capture.
-    func backReference(_ s: Int, _ digit: UInt8) throws -> Int? {
+    mutating func backReference(_ s: Int, _ digit: UInt8) throws -> Int? {
         let l = Int(digit) - Int(UInt8(ascii: "1"))
         if l < 0 || l >= level || capLen[l] == Matcher.open {
             throw Matcher.malformed("invalid capture index %\(l + 1)")
@@ -437,7 +437,7 @@ private final class Matcher {
     }
 
     /// Just past the single-character class that starts at `p`.
-    func classEnd(_ p: Int) throws -> Int {
+    mutating func classEnd(_ p: Int) throws -> Int {
         let c = pat[p]
         var q = p + 1
         if c == UInt8(ascii: "%") {
@@ -445,6 +445,7 @@ private final class Matcher {
             return q + 1
         }
         if c == UInt8(ascii: "[") {
+            defer { pending &+= q - p }   // scanning a long set is work too
             if pc(q) == UInt8(ascii: "^") { q += 1 }
             // The first member is taken as is, so a ']' there is literal.
             repeat {
@@ -459,7 +460,7 @@ private final class Matcher {
     }
 
     /// Whether the subject byte at `s` (none past the end) matches the class `p..<ep`.
-    @inline(__always) func single(_ s: Int, _ p: Int, _ ep: Int) -> Bool {
+    @inline(__always) mutating func single(_ s: Int, _ p: Int, _ ep: Int) -> Bool {
         if s >= srcEnd { return false }
         let c = src[s]
         switch pat[p] {
@@ -471,7 +472,8 @@ private final class Matcher {
     }
 
     /// Whether `c` is in the set `[...]` that opens at `p` and closes at `close`.
-    func inSet(_ c: UInt8, _ p: Int, _ close: Int) -> Bool {
+    mutating func inSet(_ c: UInt8, _ p: Int, _ close: Int) -> Bool {
+        pending &+= (close - p) >> 2   // charged here, reported by the next step()
         var i = p + 1
         var member = true
         if pat[i] == UInt8(ascii: "^") {

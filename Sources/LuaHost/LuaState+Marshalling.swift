@@ -28,10 +28,14 @@ public struct MarshalError: Error, Equatable, CustomStringConvertible {
 
 extension LuaState {
     /// Reads the value at stack index `index` raw (no metamethod runs), detecting cycles and
-    /// enforcing `limits`.
-    public func readValue(at index: Int32, path: String) throws -> LuaValue {
+    /// enforcing `limits`. `path` names the value in errors ("result #1").
+    public func readValue(at index: Int32, path: @autoclosure () -> String) throws -> LuaValue {
         var reader = ValueReader(L: L, limits: limits)
-        return try reader.read(lua_absindex(L, index), path: path, depth: 0)
+        do {
+            return try reader.read(lua_absindex(L, index), depth: 0)
+        } catch let failure as ValueReader.Failure {
+            throw MarshalError(path: path() + reader.renderPath(), message: failure.message)
+        }
     }
 
     /// Pushes a value onto the Lua stack.
@@ -61,14 +65,40 @@ extension LuaState {
     }
 }
 
+/// Reads Lua values into `LuaValue`s. The path to the value being read is kept as a stack of
+/// segments and only rendered into text when something fails (reading is on the hot path of
+/// every plugin call).
 private struct ValueReader {
+    struct Failure: Error { var message: String }
+    enum Segment { case index(Int64), key(LuaValue), keyOf }
+
     let L: OpaquePointer
     let limits: LuaMarshalLimits
     var elements = 0
     var bytes = 0
-    var onPath: Set<UnsafeRawPointer> = []
+    var onPath: [UnsafeRawPointer] = []
+    var segments: [Segment] = []
 
-    mutating func read(_ idx: Int32, path: String, depth: Int) throws -> LuaValue {
+    func renderPath() -> String {
+        var out = ""
+        for s in segments {
+            switch s {
+            case .index(let i): out += "[\(i)]"
+            case .key(let k):
+                switch k {
+                case .string: out += "." + (k.text ?? "?")
+                case .integer(let i): out += "[\(i)]"
+                case .number(let d): out += "[\(d)]"
+                case .boolean(let b): out += "[\(b)]"
+                default: out += "[?]"
+                }
+            case .keyOf: out += "<key>"
+            }
+        }
+        return out
+    }
+
+    mutating func read(_ idx: Int32, depth: Int) throws -> LuaValue {
         switch lua_type(L, idx) {
         case LUA_TNIL, LUA_TNONE: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, idx) != 0)
@@ -80,34 +110,35 @@ private struct ValueReader {
             guard let p = sa_tolstring(L, idx, &len) else { return .string([]) }
             bytes += len
             if bytes > limits.maxStringBytes {
-                throw MarshalError(path: path, message: "strings exceed the limit of \(limits.maxStringBytes) bytes")
+                throw Failure(message: "strings exceed the limit of \(limits.maxStringBytes) bytes")
             }
             return .string(p.withMemoryRebound(to: UInt8.self, capacity: max(len, 1)) {
                 Array(UnsafeBufferPointer(start: $0, count: len))
             })
         case LUA_TTABLE:
-            return try readTable(idx, path: path, depth: depth)
+            return try readTable(idx, depth: depth)
         default:
             let name = String(cString: lua_typename(L, lua_type(L, idx)))
-            throw MarshalError(path: path, message: "a \(name) value cannot cross the plugin boundary")
+            throw Failure(message: "a \(name) value cannot cross the plugin boundary")
         }
     }
 
-    mutating func readTable(_ idx: Int32, path: String, depth: Int) throws -> LuaValue {
+    mutating func readTable(_ idx: Int32, depth: Int) throws -> LuaValue {
         if depth >= limits.maxDepth {
-            throw MarshalError(path: path, message: "tables nested deeper than \(limits.maxDepth) levels")
+            throw Failure(message: "tables nested deeper than \(limits.maxDepth) levels")
         }
         guard let id = lua_topointer(L, idx) else { return .nil }
-        if onPath.contains(id) { throw MarshalError(path: path, message: "the table contains itself (a cycle)") }
-        guard lua_checkstack(L, 4) != 0 else { throw MarshalError(path: path, message: "Lua stack exhausted") }
-        onPath.insert(id)
-        defer { onPath.remove(id) }
+        if onPath.contains(id) { throw Failure(message: "the table contains itself (a cycle)") }
+        guard lua_checkstack(L, 4) != 0 else { throw Failure(message: "Lua stack exhausted") }
+        onPath.append(id)
 
         var array: [LuaValue] = []
         var i: Int64 = 1
         while lua_rawgeti(L, idx, i) != LUA_TNIL {
-            try count(path)
-            array.append(try read(lua_gettop(L), path: "\(path)[\(i)]", depth: depth + 1))
+            try count()
+            segments.append(.index(i))
+            array.append(try read(lua_gettop(L), depth: depth + 1))
+            segments.removeLast()
             lua_settop(L, -2)
             i += 1
         }
@@ -128,36 +159,29 @@ private struct ValueReader {
                     key = .number(lua_tonumberx(L, keyIdx, nil))
                 }
             case LUA_TSTRING, LUA_TBOOLEAN:
-                key = try read(keyIdx, path: "\(path)<key>", depth: depth + 1)
+                segments.append(.keyOf)
+                key = try read(keyIdx, depth: depth + 1)
+                segments.removeLast()
             default:
                 let name = String(cString: lua_typename(L, lua_type(L, keyIdx)))
                 lua_settop(L, -3)
-                throw MarshalError(path: path, message: "a \(name) key cannot cross the plugin boundary")
+                throw Failure(message: "a \(name) key cannot cross the plugin boundary")
             }
-            try count(path)
-            let valuePath = key.text.map { "\(path).\($0)" } ?? "\(path)[\(Self.describe(key))]"
-            let value: LuaValue
-            do { value = try read(lua_gettop(L), path: valuePath, depth: depth + 1) }
-            catch { lua_settop(L, -3); throw error }
+            try count()
+            segments.append(.key(key))
+            let value = try read(lua_gettop(L), depth: depth + 1)
+            segments.removeLast()
             hash.append(LuaTable.Entry(key: key, value: value))
             lua_settop(L, -2)
         }
+        onPath.removeLast()
         return .table(LuaTable(array: array, hash: hash))
     }
 
-    mutating func count(_ path: String) throws {
+    mutating func count() throws {
         elements += 1
         if elements > limits.maxElements {
-            throw MarshalError(path: path, message: "more than \(limits.maxElements) table entries")
-        }
-    }
-
-    static func describe(_ key: LuaValue) -> String {
-        switch key {
-        case .integer(let i): return String(i)
-        case .number(let d): return String(d)
-        case .boolean(let b): return String(b)
-        default: return "?"
+            throw Failure(message: "more than \(limits.maxElements) table entries")
         }
     }
 }

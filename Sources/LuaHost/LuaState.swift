@@ -17,7 +17,15 @@ public final class LuaState {
     let raw: UnsafeMutablePointer<sa_state>
     /// Names the state in errors and logs (the plugin's name once known).
     public var name: String
-    public var budget: LuaBudget { didSet { raw.pointee.mem_limit = budget.memoryBytes } }
+    public var budget: LuaBudget {
+        didSet {
+            raw.pointee.mem_limit = budget.memoryBytes
+            raw.pointee.host_depth_limit = Int32(clamping: budget.hostCallDepth)
+            callNanoseconds = budget.callTime.saturatingNanoseconds
+        }
+    }
+    /// `budget.callTime` in nanoseconds, kept ready for the hot path of every call.
+    private(set) var callNanoseconds: UInt64
     public let logger: HostLogger
     public var limits: LuaMarshalLimits = .default
     private var functions: [HostFunction] = []
@@ -29,6 +37,7 @@ public final class LuaState {
                 logger: HostLogger = HostLogger(), clock: LuaClock? = nil) throws {
         self.name = name
         self.budget = budget
+        self.callNanoseconds = budget.callTime.saturatingNanoseconds
         self.logger = logger
         raw = .allocate(capacity: 1)
         raw.initialize(to: sa_state())
@@ -107,7 +116,7 @@ public final class LuaState {
     }
 
     @discardableResult
-    func run(bytes: [UInt8], chunkName: String, phase: PluginError.Phase) throws -> [LuaValue] {
+    public func run(bytes: [UInt8], chunkName: String, phase: PluginError.Phase = .load) throws -> [LuaValue] {
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
         let n = try runKeepingResults(bytes: bytes, chunkName: chunkName, phase: phase)
@@ -128,16 +137,16 @@ public final class LuaState {
             throw PluginError(plugin: name, phase: phase, kind: status == LUA_ERRSYNTAX ? .syntax : .memory,
                               message: text, file: file, line: line)
         }
-        let time = phase == .load ? budget.loadTime : budget.callTime
-        return try protectedCall(base: base, nargs: 0, time: time, phase: phase)
+        let time = phase == .load ? budget.loadTime.saturatingNanoseconds : callNanoseconds
+        return try protectedCall(base: base, nargs: 0, nanoseconds: time, phase: phase)
     }
 
     /// Calls the function at `base + 2` (the message handler sits at `base + 1`) with `nargs`
     /// arguments above it, under the budget. On success the results replace them, starting at
     /// `base + 1` (the handler is removed), and their count is returned; on failure the stack is
     /// reset to `base` and a `PluginError` is thrown.
-    func protectedCall(base: Int32, nargs: Int32, time: Duration, phase: PluginError.Phase) throws -> Int32 {
-        sa_begin(L, raw, budget.instructions, time.saturatingNanoseconds)
+    func protectedCall(base: Int32, nargs: Int32, nanoseconds: UInt64, phase: PluginError.Phase) throws -> Int32 {
+        sa_begin(L, raw, budget.instructions, nanoseconds)
         let status = sa_pcall(L, nargs, LUA_MULTRET, base + 1)
         sa_end(raw)
         if status == LUA_OK {

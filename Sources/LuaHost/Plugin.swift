@@ -192,14 +192,15 @@ public final class Plugin {
         }
         sa_pushmsghandler(L)
         _ = sa_getref(L, tableRef)
-        lua_pushstring(L, function)
+        function.withCString { _ = lua_pushstring(L, $0) }
         if lua_rawget(L, -2) != LUA_TFUNCTION {
             throw PluginError(plugin: name, phase: .call, kind: .validation,
                               message: "the plugin has no function '\(function)'", file: file)
         }
         lua_rotate(L, -2, 1) // function, self
         for a in args { state.push(a) }
-        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, time: state.budget.callTime, phase: .call)
+        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, nanoseconds: state.callNanoseconds,
+                                        phase: .call)
         var results: [LuaValue] = []
         results.reserveCapacity(Int(n))
         for i in 0..<n {
@@ -209,5 +210,47 @@ public final class Plugin {
             }
         }
         return results
+    }
+}
+
+extension Plugin {
+    /// The plugin's data: every field of its table that is not a function (its `params` and
+    /// whatever it keeps on `self` between calls, such as an attacker's pool of failures).
+    /// Campaigns store it after each iteration so a resumed run continues from the same state.
+    public func snapshot() throws -> LuaValue {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        _ = sa_getref(L, tableRef)
+        let table = lua_gettop(L)
+        var fields: [LuaTable.Entry] = []
+        lua_pushnil(L)
+        while lua_next(L, table) != 0 {
+            let valueType = lua_type(L, -1)
+            if lua_type(L, -2) == LUA_TSTRING && valueType != LUA_TFUNCTION {
+                let key = try state.readValue(at: -2, path: "self")
+                do { fields.append(LuaTable.Entry(key: key, value: try state.readValue(at: -1, path: "self.\(key.text ?? "?")"))) }
+                catch let e as MarshalError {
+                    throw PluginError(plugin: name, phase: .call, kind: .validation,
+                                      message: "cannot save the plugin's state: \(e)", file: file)
+                }
+            }
+            lua_settop(L, -2)
+        }
+        return .table(LuaTable(hash: fields))
+    }
+
+    /// Restores data fields saved by `snapshot()` (functions are left as loaded).
+    public func restore(_ snapshot: LuaValue) {
+        guard let t = snapshot.table else { return }
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        _ = sa_getref(L, tableRef)
+        for e in t.hash {
+            state.push(e.key)
+            state.push(e.value)
+            lua_rawset(L, -3)
+        }
     }
 }

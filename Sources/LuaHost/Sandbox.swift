@@ -157,8 +157,10 @@ public enum Sandbox {
     local forbid, raise, log, pmatch, pfind_plain = host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain
     local rawget, type, select, tostring, error, pairs, ipairs, tointeger, concat, pack, unpack =
       rawget, type, select, tostring, error, pairs, ipairs, math.tointeger, table.concat, table.pack, table.unpack
-    local raw_setmetatable, raw_load, raw_collectgarbage, raw_rep, raw_sub, raw_randomseed =
-      setmetatable, load, collectgarbage, string.rep, string.sub, math.randomseed
+    -- The originals, called as fields so their error messages name them as plugins know them.
+    local raw = { setmetatable = setmetatable, load = load, collectgarbage = collectgarbage, rep = string.rep,
+                  randomseed = math.randomseed }
+    local raw_sub = string.sub
     local raw_find = string.find
     local loaded = {}
     for name in pairs(spec.libraries) do loaded[name] = G[name] end
@@ -185,7 +187,7 @@ public enum Sandbox {
       if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
         forbid("setmetatable: __gc metamethods are not allowed in the plugin sandbox")
       end
-      return raw_setmetatable(t, mt)
+      return raw.setmetatable(t, mt)
     end
 
     G.load = function(chunk, chunkname, mode, env)
@@ -193,11 +195,11 @@ public enum Sandbox {
         forbid("load: only text chunks (mode 't') are allowed in the plugin sandbox")
       end
       if type(env) ~= "table" then env = G end
-      return raw_load(chunk, chunkname, "t", env)
+      return raw.load(chunk, chunkname, "t", env)
     end
 
     G.collectgarbage = function(opt)
-      if opt == "count" then return raw_collectgarbage("count") end
+      if opt == "count" then return raw.collectgarbage("count") end
       forbid("collectgarbage: only the \"count\" option is allowed in the plugin sandbox")
     end
 
@@ -226,7 +228,7 @@ public enum Sandbox {
           forbid(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
         end
       end
-      return raw_rep(s, n, sep)
+      return raw.rep(s, n, sep)
     end
 
     -- table.move as Lua code, so the budget applies however large the range.
@@ -245,10 +247,10 @@ public enum Sandbox {
     end
 
     -- math.random is seeded by the host; reseeding needs an explicit seed (no clock seeding).
-    raw_randomseed(spec.seed)
+    raw.randomseed(spec.seed)
     libs.math.randomseed = function(x, y)
       if x == nil then forbid("math.randomseed: an explicit seed is required in the plugin sandbox") end
-      return raw_randomseed(x, y)
+      return raw.randomseed(x, y)
     end
 
     -- Pattern functions on the budgeted matcher (Swift). pmatch(s, p, init, anchored, mode)
@@ -395,7 +397,7 @@ public enum Sandbox {
     -- Forbidden globals say so instead of reading as nil.
     local forbidden = {}
     for _, name in ipairs(spec.forbidden) do forbidden[name] = true end
-    raw_setmetatable(G, {
+    raw.setmetatable(G, {
       __index = function(_, k)
         if forbidden[k] then
           forbid(("'%s' is not available in the plugin sandbox"):format(tostring(k)))

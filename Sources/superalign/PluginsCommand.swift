@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import LuaHost
 import Logging
+import Superalign
 
 /// `superalign plugins …`: load, validate and exercise Lua plugins.
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
         abstract: "Check and run Lua plugins in the sandbox.",
-        subcommands: [PluginsCheckCommand.self, PluginsExecCommand.self]
+        subcommands: [PluginsCheckCommand.self, PluginsExecCommand.self, PluginsStubsCommand.self]
     )
 }
 
@@ -24,15 +25,18 @@ struct PluginsCheckCommand: ParsableCommand {
     @Argument(help: "Plugin files (.lua).")
     var files: [String]
 
+    @OptionGroup var taskOptions: PluginTaskOptions
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
     func run() throws {
+        let task = try taskOptions.makeTask()
         var results: [LuaValue] = []
         var failed = false
         for file in files {
             do {
-                let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions())
+                let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task))
                 results.append(.table(LuaTable(fields: [
                     "file": .text(file), "ok": true, "kind": .text(plugin.kind), "name": .text(plugin.name),
                 ])))
@@ -69,6 +73,11 @@ struct PluginsExecCommand: ParsableCommand {
     @Option(name: .customLong("memory-mb"), help: "Memory cap per plugin, in MiB.")
     var memoryMb: Int?
 
+    @OptionGroup var taskOptions: PluginTaskOptions
+
+    @Option(help: "Seed for the plugins' random generators.")
+    var seed: UInt64 = 0
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -83,11 +92,12 @@ struct PluginsExecCommand: ParsableCommand {
         if let budgetMs { budget.callTime = .milliseconds(budgetMs); budget.loadTime = .milliseconds(budgetMs) }
         if let memoryMb { budget.memoryBytes = memoryMb << 20 }
         let argument = try input.map { try LuaValue(json: $0) } ?? .nil
+        let task = try taskOptions.makeTask()
         var results: [LuaValue] = []
         var failed = false
         for file in files {
             do {
-                let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(budget: budget))
+                let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task, seed: seed, budget: budget))
                 let out = try plugin.call(function, [argument])
                 let value = out.first ?? .nil
                 _ = try value.jsonText() // refuse values JSON cannot carry, before reporting success
@@ -109,8 +119,27 @@ struct PluginsExecCommand: ParsableCommand {
     }
 }
 
-/// Plugin options for the command line: output goes to the log on stderr.
-func pluginOptions(budget: LuaBudget = .default) -> Plugin.Options {
+/// `--task` and `--task-option` for commands that load plugins (the task behind `sa.task`).
+struct PluginTaskOptions: ParsableArguments {
+    @Option(help: "The task plugins see through sa.task.")
+    var task = "addition"
+
+    @Option(name: .customLong("task-option"), help: "A task option as key=value (repeatable), e.g. digits=3.")
+    var taskOption: [String] = []
+
+    func makeTask() throws -> any ProblemTask {
+        var options: [String: String] = [:]
+        for kv in taskOption {
+            guard let eq = kv.firstIndex(of: "=") else { throw ValidationError("--task-option expects key=value, got '\(kv)'") }
+            options[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        do { return try TaskCatalog.make(task, options: options) } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// Plugin options for the command line: the `sa` API bound to `task`; output goes to the log
+/// on stderr.
+func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = .default) -> Plugin.Options {
     let logger = Logger(label: "plugin")
     let hostLogger = HostLogger(sink: { level, source, message in
         switch level {
@@ -120,7 +149,9 @@ func pluginOptions(budget: LuaBudget = .default) -> Plugin.Options {
         case .error: logger.error("\(source): \(message)")
         }
     })
-    return Plugin.Options(budget: budget, logger: hostLogger)
+    return Plugin.Options(budget: budget, seed: seed, logger: hostLogger, prepare: { state in
+        SuperalignAPI.make(context: PluginContext(task: task, seed: seed)).install(into: state)
+    })
 }
 
 func failureRecord(file: String, _ error: PluginError) -> LuaValue {
@@ -132,4 +163,36 @@ func failureRecord(file: String, _ error: PluginError) -> LuaValue {
     if let f = error.file { fields["source"] = .text(f) }
     if let tb = error.traceback, !tb.isEmpty { fields["traceback"] = .text(tb) }
     return .table(LuaTable(fields: ["file": .text(file), "ok": false, "error": .table(LuaTable(fields: fields))]))
+}
+
+/// `superalign plugins stubs`: the LuaLS annotation stubs for the `sa` API, generated from the
+/// table that registers it.
+struct PluginsStubsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stubs",
+        abstract: "Write the LuaLS stubs of the host API (Plugins/meta/sa.lua)."
+    )
+
+    @Option(help: "Where to write the stubs ('-' for stdout).")
+    var out = "Plugins/meta/sa.lua"
+
+    @Flag(help: "Do not write: exit 1 when the file differs from the generated stubs.")
+    var check = false
+
+    func run() throws {
+        let text = SuperalignStubs.text()
+        if out == "-" { print(text, terminator: ""); return }
+        if check {
+            let current = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            if current != text {
+                FileHandle.standardError.write(Data("\(out) is out of date: run `superalign plugins stubs`\n".utf8))
+                throw ExitCode(1)
+            }
+            return
+        }
+        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        print("wrote \(out)")
+    }
 }

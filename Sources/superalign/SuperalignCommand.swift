@@ -37,6 +37,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed.",
-        subcommands: [BenchLuaCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchLuaCommand.self, BenchKernelsCommand.self, BenchTrainCommand.self]
     )
 }

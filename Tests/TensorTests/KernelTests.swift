@@ -1,0 +1,130 @@
+import XCTest
+@testable import Tensor
+
+/// Accuracy of the vectorized math and behaviour of the thread pool and buffer pool.
+final class KernelTests: XCTestCase {
+    func testVectorExpIsAccurateOverTheUsefulRange() {
+        var worst = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let v = vexp(VecF(repeating: x))[0]
+            let e = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(v) - e) / e)
+            x += 0.173
+        }
+        XCTAssertLessThan(worst, 3e-7)
+        XCTAssertTrue(vexp(VecF(repeating: .nan))[0].isNaN)
+        XCTAssertEqual(vexp(VecF(repeating: -.infinity))[0], 0, accuracy: 1e-37)
+    }
+
+    func testVectorErfcMatchesLibm() {
+        var worst = 0.0
+        var x: Float = -6
+        while x < 6 {
+            let v = Double(verfc(VecF(repeating: x))[0])
+            let e = Foundation.erfc(Double(x))
+            worst = max(worst, abs(v - e) / max(e, 1e-30))
+            x += 0.0137
+        }
+        // Float32 rounding of z² alone gives a relative error of ~6e-8·z² in e^{−z²}: ~2e-6 at |x| = 6.
+        XCTAssertLessThan(worst, 5e-6)
+    }
+
+    func testSoftmaxHandlesLargeLogitsAndRowsOfOddLength() throws {
+        let x = try Tensor(shape: [2, 3], values: [1000, 1001, 1002, -1e30, 0, 0])
+        let y = try Tape().softmax(x)
+        assertClose(y.scalars, [0.09003057, 0.24472847, 0.66524096, 0, 0.5, 0.5], atol: 1e-6)
+    }
+
+    func testThreadPoolRunsEveryTaskOnceAndNestedRunsDoNotDeadlock() {
+        let pool = ThreadPool.shared
+        var hits = [Int](repeating: 0, count: 37)
+        hits.withUnsafeMutableBufferPointer { h in
+            let p = h.baseAddress!
+            withThreads(2) {
+                pool.run(tasks: 37) { t in
+                    pool.run(tasks: 2) { _ in }   // nested: runs inline
+                    p[t] += 1
+                }
+            }
+        }
+        XCTAssertEqual(hits, [Int](repeating: 1, count: 37))
+    }
+
+    func testThreadCountIsSettableAndClamped() {
+        withThreads(0) { XCTAssertEqual(ThreadPool.shared.threadCount, 1) }
+        withThreads(3) { XCTAssertEqual(ThreadPool.shared.threadCount, 3) }
+    }
+
+    func testBufferPoolReusesFreedStorage() {
+        let n = 12_345
+        var first: UnsafeMutablePointer<Float>?
+        do { let t = Tensor.zerosUnchecked([n]); first = t.data }
+        let again = Tensor.zerosUnchecked([n])
+        XCTAssertEqual(again.data, first, "a freed buffer of the same size is handed out again")
+    }
+
+    func testReshapeSharesStorageAndValidatesCounts() throws {
+        let x = try Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let y = try x.reshaped([3, -1])
+        XCTAssertEqual(y.shape, [3, 2])
+        y.data[0] = 9
+        XCTAssertEqual(x[0, 0], 9)
+        XCTAssertThrowsError(try x.reshaped([4, -1]))
+        XCTAssertTrue(x[5, 5].isNaN, "out-of-range subscripts read NaN instead of trapping")
+    }
+
+    func testClipGradientNormScalesToMaxNorm() throws {
+        let a = try Tensor(shape: [2], values: [0, 0], requiresGrad: true)
+        let b = try Tensor(shape: [1], values: [0], requiresGrad: true)
+        a.grad = try Tensor(shape: [2], values: [3, 0]); b.grad = try Tensor(shape: [1], values: [4])
+        let norm = try clipGradientNorm([a, b], maxNorm: 1)
+        XCTAssertEqual(norm, 5, accuracy: 1e-6)
+        assertClose(a.grad!.scalars + b.grad!.scalars, [0.6, 0, 0.8], atol: 1e-6)
+        b.grad!.data[0] = .infinity
+        XCTAssertThrowsError(try clipGradientNorm([a, b], maxNorm: 1))
+    }
+
+    func testOptimizerRefusesNonFiniteGradientsWithoutUpdating() throws {
+        let p = try Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        p.grad = try Tensor(shape: [2], values: [.nan, 1])
+        XCTAssertThrowsError(try AdamW(parameters: [p]).step())
+        XCTAssertEqual(p.scalars, [1, 2])
+    }
+
+    func testScheduleWarmsUpLinearlyAndDecaysToMinimum() {
+        let s = LearningRateSchedule.warmupCosine(peak: 1, warmupSteps: 4, totalSteps: 12, minimum: 0.1)
+        XCTAssertEqual(s.learningRate(at: 0), 0.25, accuracy: 1e-7)
+        XCTAssertEqual(s.learningRate(at: 3), 1, accuracy: 1e-7)
+        XCTAssertEqual(s.learningRate(at: 8), 0.55, accuracy: 1e-6)
+        XCTAssertEqual(s.learningRate(at: 50), 0.1, accuracy: 1e-7)
+        XCTAssertEqual(LearningRateSchedule.linearWarmup(peak: 2, warmupSteps: 2).learningRate(at: 7), 2)
+    }
+}
+
+import Foundation
+
+final class AttentionDecodeTests: XCTestCase {
+    func testCachedDecodeStepMatchesLastRowOfFullForward() {
+        let (b, t, c, h, capacity) = (3, 7, 12, 3, 10)
+        let qkv = randomTensor([b, t, 3 * c], seed: 4)
+        let y = Tensor.zerosUnchecked([b, t, c]), probs = Tensor.zerosUnchecked([b, h, t, t])
+        AttentionKernels.forward(qkv: qkv.data, batch: b, length: t, width: c, heads: h, out: y.data, probs: probs.data)
+        let keys = Tensor.zerosUnchecked([b, capacity, c]), values = Tensor.zerosUnchecked([b, capacity, c])
+        let query = Tensor.zerosUnchecked([b, c])
+        for s in 0..<b {
+            for j in 0..<t {
+                let row = qkv.data + (s * t + j) * 3 * c
+                (keys.data + (s * capacity + j) * c).update(from: row + c, count: c)
+                (values.data + (s * capacity + j) * c).update(from: row + 2 * c, count: c)
+            }
+            (query.data + s * c).update(from: qkv.data + (s * t + t - 1) * 3 * c, count: c)
+        }
+        let out = Tensor.zerosUnchecked([b, c])
+        AttentionKernels.decode(query: query.data, keys: keys.data, values: values.data, batch: b, length: t,
+                                capacity: capacity, width: c, heads: h, out: out.data)
+        var expected: [Float] = []
+        for s in 0..<b { expected += Array(y.scalars[((s * t + t - 1) * c)..<((s * t + t) * c)]) }
+        assertClose(out.scalars, expected, atol: 1e-5)
+    }
+}
