@@ -37,10 +37,11 @@ struct BenchTrainCommand: ParsableCommand {
         for name in names {
             for t in threadCounts {
                 ThreadPool.shared.threadCount = t
+                // Free the previous workload's pooled buffers first, so each row's peak is its own.
+                BufferPool.shared.trim()
                 PeakMemory.reset()
                 let rates = name == "gpt" ? try Self.gptRates(rounds: rounds) : try Self.mlpRates(rounds: rounds)
                 rows.append((name, t, rates.sorted(), PeakMemory.peakMB()))
-                BufferPool.shared.trim()
             }
         }
         if json {
