@@ -108,6 +108,14 @@ struct BenchTrainCommand: ParsableCommand {
 /// `/proc/self/clear_refs`; elsewhere the lifetime peak from `getrusage`).
 enum PeakMemory {
     static func reset() {
+        #if os(Linux)
+        // Hand freed heap pages back to the OS, or the previous workload's memory stays resident.
+        // glibc's malloc_trim is not in Swift's Glibc module: look it up at run time.
+        if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            typealias Trim = @convention(c) (Int) -> Int32
+            _ = unsafeBitCast(sym, to: Trim.self)(0)
+        }
+        #endif
         if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
             h.write(Data("5".utf8))
             try? h.close()
