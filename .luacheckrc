@@ -5,3 +5,5 @@ max_line_length = 120
 read_globals = { "sa" }
 -- Generated LuaLS stubs declare the API; they are not plugin code.
 exclude_files = { "Plugins/meta/*" }
+-- Campaign scripts declare campaigns with these host functions.
+files["Scripts/campaigns"] = { read_globals = { "campaign", "w2s", "read_text" } }

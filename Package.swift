@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: Lua
@@ -33,7 +34,9 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor"]),
 
         // MARK: The domain: tasks, plugins' host API, the loop, weak-to-strong, the run store
-        .target(name: "Superalign", dependencies: ["LuaHost", "Models", "Tensor"]),
+        .target(name: "Superalign", dependencies: [
+            "LuaHost", "Models", "Tensor", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
 
         // MARK: Command line
         .executableTarget(

@@ -55,6 +55,7 @@ typedef struct sa_state {
     int exceeded;           /* SA_EXCEEDED_* */
     int forbidden;          /* a sandbox rule refused an operation during the current call */
     int host_depth, host_depth_limit;   /* nesting of host (Swift) calls */
+    lua_State *main_thread;
     /* host functions */
     sa_dispatch_fn dispatch;
     void *host;
@@ -115,6 +116,9 @@ static inline void sa_hook(lua_State *L, lua_Debug *ar) {
     int why = sa_charge(s, count);
     if (why != SA_EXCEEDED_NONE) {
         if (count != 1) lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
+        /* The error leaves this thread's hooks disabled (see "Coroutines" below). The main
+         * thread's are restored by the protected call that catches it. */
+        if (L != s->main_thread) *(unsigned char *)lua_getextraspace(L) = 1;
         luaL_error(L, "%s", sa_exceeded_message(why));
     } else if (count != SA_HOOK_INTERVAL) {
         lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
@@ -152,6 +156,9 @@ static inline lua_State *sa_newstate(sa_state *s) {
     if (s->clock == NULL) s->clock = sa_monotonic_ns;
     lua_State *L = lua_newstate(sa_alloc, s);
     if (L == NULL) return NULL;
+    s->main_thread = L;
+    /* New threads copy the main thread's extra space, which Lua leaves uninitialized. */
+    memset(lua_getextraspace(L), 0, LUA_EXTRASPACE);
     lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
     return L;
 }
@@ -189,6 +196,7 @@ static inline int sa_trampoline(lua_State *L) {
     void *fn = lua_touserdata(L, lua_upvalueindex(1));
     if (s->active && s->host_depth >= s->host_depth_limit) {
         s->exceeded = SA_EXCEEDED_NESTING;
+        lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
         return luaL_error(L, "%s", sa_exceeded_message(SA_EXCEEDED_NESTING));
     }
     int was_enforcing = s->enforcing;
@@ -197,6 +205,9 @@ static inline int sa_trampoline(lua_State *L) {
     int n = s->dispatch(L, fn, s->host);
     s->host_depth--;
     s->enforcing = was_enforcing;
+    /* A budget exceeded inside the host (the pattern matcher, a nested call) stops this thread
+     * at its next instruction, as the hook does, so pcall cannot swallow it. */
+    if (s->active && s->exceeded) lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
     if (n == -2) { s->forbidden = 1; return lua_error(L); }
     if (n < 0) return lua_error(L);
     if (s->exceeded) return luaL_error(L, "%s", sa_exceeded_message(s->exceeded));
@@ -232,6 +243,107 @@ static inline int sa_proxy_pairs(lua_State *L) {
 }
 
 static inline void sa_push_proxy_pairs(lua_State *L) { lua_pushcclosure(L, sa_proxy_pairs, 1); }
+
+/* ---- Coroutines and message handlers ---------------------------------------------------- */
+
+/*
+ * Two gaps the count hook leaves, closed here.
+ *
+ * 1. The hook is per thread: once the budget is exceeded every thread stops at its next hook, but
+ *    a thread entered after that gets a fresh hook interval, and a plugin that keeps creating and
+ *    resuming coroutines could multiply those intervals without end. So entering a coroutine
+ *    (resume, a function made by coroutine.wrap, close with its __close handlers) is refused once
+ *    the budget is exceeded.
+ *
+ * 2. Lua disables hooks while a hook runs, and an error raised from the hook leaves them disabled
+ *    until a protected call catches it. Until then Lua runs code without any hook: the message
+ *    handler of an xpcall, and, in a coroutine the error killed, the __close handlers that
+ *    coroutine.close or coroutine.wrap run on it later (even in a later call). So plugin message
+ *    handlers are refused once the budget is exceeded (the only case in which one runs with
+ *    hooks disabled), and a coroutine the hook's error killed is marked in its extra space; its
+ *    __close handlers never run.
+ */
+#define SA_KILLED_BY_HOOK(L) (*(unsigned char *)lua_getextraspace(L))
+
+enum { SA_GUARD_PLAIN = 0, SA_GUARD_CLOSE = 1 };
+
+static inline int sa_refuse_exceeded(lua_State *L, sa_state *s) {
+    lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
+    return luaL_error(L, "%s", sa_exceeded_message(s->exceeded));
+}
+
+/* Upvalue 1: the function guarded; upvalue 2: SA_GUARD_*. */
+static inline int sa_guard_call(lua_State *L) {
+    sa_state *s = sa_state_of(L);
+    if (s->active && s->exceeded) return sa_refuse_exceeded(L, s);
+    if (lua_tointeger(L, lua_upvalueindex(2)) == SA_GUARD_CLOSE) {
+        lua_State *co = lua_tothread(L, 1);
+        if (co != NULL && SA_KILLED_BY_HOOK(co)) {
+            lua_pushboolean(L, 0);
+            lua_pushliteral(L, "coroutine was stopped by the budget; its __close handlers do not run");
+            return 2;
+        }
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* guard(f, mode): f behind the budget guard (for the sandbox prelude). */
+static inline int sa_guard_factory(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_Integer mode = luaL_optinteger(L, 2, SA_GUARD_PLAIN);
+    lua_settop(L, 1);
+    lua_pushinteger(L, mode);
+    lua_pushcclosure(L, sa_guard_call, 2);
+    return 1;
+}
+
+/* The function coroutine.wrap makes: Lua 5.4.4's auxwrap, refused once the budget is exceeded,
+ * and leaving a coroutine killed by the hook's error unclosed. Upvalue 1: the coroutine. */
+static inline int sa_auxwrap(lua_State *L) {
+    sa_state *s = sa_state_of(L);
+    if (s->active && s->exceeded) return sa_refuse_exceeded(L, s);
+    lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+    int narg = lua_gettop(L), nres, status;
+    if (!lua_checkstack(co, narg)) return luaL_error(L, "too many arguments to resume");
+    lua_xmove(L, co, narg);
+    status = lua_resume(co, L, narg, &nres);
+    if (status == LUA_OK || status == LUA_YIELD) {
+        if (!lua_checkstack(L, nres + 1)) {
+            lua_pop(co, nres);
+            return luaL_error(L, "too many results to resume");
+        }
+        lua_xmove(co, L, nres);
+        return nres;
+    }
+    lua_xmove(co, L, 1);  /* the error */
+    int stat = lua_status(co);
+    if (stat != LUA_OK && stat != LUA_YIELD && !SA_KILLED_BY_HOOK(co)) {
+        stat = lua_resetthread(co);  /* close its tbc variables */
+        lua_xmove(co, L, 1);
+    }
+    if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static inline int sa_cowrap(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushcclosure(L, sa_auxwrap, 1);
+    return 1;
+}
+
+static inline void sa_pushguardfactory(lua_State *L) { lua_pushcfunction(L, sa_guard_factory); }
+static inline void sa_pushcowrap(lua_State *L) { lua_pushcfunction(L, sa_cowrap); }
 
 /* ---- Errors ----------------------------------------------------------------------------- */
 
@@ -275,7 +387,9 @@ static inline int sa_msghandler(lua_State *L) {
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); level++) {
         if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && strcmp(ar.short_src, SA_SANDBOX_CHUNK) != 0) {
-            lua_pushstring(L, ar.short_src);
+            /* The whole file name ("@path"), not short_src, which keeps only LUA_IDSIZE bytes. */
+            if (ar.source[0] == '@' || ar.source[0] == '=') lua_pushstring(L, ar.source + 1);
+            else lua_pushstring(L, ar.short_src);
             lua_setfield(L, -2, "source");
             lua_pushinteger(L, ar.currentline);
             lua_setfield(L, -2, "line");

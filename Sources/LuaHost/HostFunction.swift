@@ -157,7 +157,9 @@ let luaHostDispatch: sa_dispatch_fn = { L, fn, host in
             lua_pushstring(L, "\(location) \(message)".trimmingLeadingSpace())
             return -1
         case .forbidden(let message):
-            lua_pushstring(L, "\(location) \(message)".trimmingLeadingSpace())
+            let text = "\(location) \(message)".trimmingLeadingSpace()
+            state.refusal = (.forbidden, text)
+            lua_pushstring(L, text)
             return -2
         case .budgetExceeded:
             lua_pushstring(L, String(cString: sa_exceeded_message(state.raw.pointee.exceeded)))

@@ -137,8 +137,12 @@ public struct LuaPattern {
         if first > subject.count { return nil }
         return try bytes.withUnsafeBufferPointer { pattern in
             try withoutActuallyEscaping(checkBudget) { budget in
-                var matcher = Matcher(subject: subject, pattern: pattern, budget: budget)
-                return try matcher.search(from: first, anchored: anchored, rejectingEnd: rejectingEnd)
+                // Capture bookkeeping lives on the stack: no allocation per search.
+                try withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * LuaPattern.maxCaptures) { slots in
+                    var matcher = Matcher(subject: subject, pattern: pattern, captureSlots: slots.baseAddress!,
+                                          budget: budget)
+                    return try matcher.search(from: first, anchored: anchored, rejectingEnd: rejectingEnd)
+                }
             }
         }
     }
@@ -212,11 +216,16 @@ private struct Matcher {
 
     var level = 0
     var depthLeft = LuaPattern.maxDepth
-    var capStart = [Int](repeating: 0, count: LuaPattern.maxCaptures)
-    var capLen = [Int](repeating: 0, count: LuaPattern.maxCaptures)
+    /// Where each capture starts and its length (or `open` / `position`); only the first
+    /// `level` entries are meaningful, and `level` never exceeds `LuaPattern.maxCaptures`.
+    let capStart: UnsafeMutablePointer<Int>
+    let capLen: UnsafeMutablePointer<Int>
     var pending = 0
 
-    init(subject: UnsafeBufferPointer<UInt8>, pattern: UnsafeBufferPointer<UInt8>, budget: @escaping (Int) -> Bool) {
+    init(subject: UnsafeBufferPointer<UInt8>, pattern: UnsafeBufferPointer<UInt8>,
+         captureSlots: UnsafeMutablePointer<Int>, budget: @escaping (Int) -> Bool) {
+        self.capStart = captureSlots
+        self.capLen = captureSlots + LuaPattern.maxCaptures
         self.src = subject
         self.pat = pattern
         self.srcEnd = subject.count

@@ -38,6 +38,22 @@ extension LuaState {
         }
     }
 
+    /// Reads `count` values from stack index `first` on, with one set of limits for them all (many
+    /// results that each stay under the caps must not add up to an unbounded copy).
+    public func readValues(from first: Int32, count: Int32, path: (Int) -> String) throws -> [LuaValue] {
+        var reader = ValueReader(L: L, limits: limits)
+        var values: [LuaValue] = []
+        values.reserveCapacity(Int(max(count, 0)))
+        for i in 0..<max(count, 0) {
+            do {
+                values.append(try reader.read(lua_absindex(L, first + i), depth: 0))
+            } catch let failure as ValueReader.Failure {
+                throw MarshalError(path: path(Int(i) + 1) + reader.renderPath(), message: failure.message)
+            }
+        }
+        return values
+    }
+
     /// Pushes a value onto the Lua stack.
     public func push(_ value: LuaValue) {
         switch value {

@@ -29,6 +29,10 @@ public final class LuaState {
     public let logger: HostLogger
     public var limits: LuaMarshalLimits = .default
     private var functions: [HostFunction] = []
+    /// The last sandbox refusal raised during the current call (kind and exact message), so the
+    /// failure is classified by the error that actually reached the host, not by an earlier
+    /// refusal the plugin caught with pcall.
+    var refusal: (kind: PluginError.Kind, message: String)?
     private var clockBox: ClockBox?
 
     /// Creates a sandboxed state: the allow-listed libraries only (see `Sandbox`), `math.random`
@@ -42,7 +46,7 @@ public final class LuaState {
         raw = .allocate(capacity: 1)
         raw.initialize(to: sa_state())
         raw.pointee.mem_limit = budget.memoryBytes
-        raw.pointee.host_depth_limit = Int32(budget.hostCallDepth)
+        raw.pointee.host_depth_limit = Int32(clamping: budget.hostCallDepth)
         raw.pointee.dispatch = luaHostDispatch
         if let clock {
             let box = ClockBox(clock)
@@ -120,7 +124,17 @@ public final class LuaState {
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
         let n = try runKeepingResults(bytes: bytes, chunkName: chunkName, phase: phase)
-        return try (0..<n).map { try readValue(at: base + 1 + $0, path: "result #\($0 + 1)") }
+        do { return try readValues(from: base + 1, count: n) { "result #\($0)" } }
+        catch let e as MarshalError {
+            throw PluginError(plugin: name, phase: phase, kind: .validation, message: e.description,
+                              file: Self.fileName(chunkName))
+        }
+    }
+
+    /// The file a chunk name stands for ("@path" or "=label"), or nil for a string chunk.
+    static func fileName(_ chunkName: String) -> String? {
+        guard let first = chunkName.first, first == "@" || first == "=" else { return nil }
+        return String(chunkName.dropFirst())
     }
 
     /// Compiles and runs a chunk; on success its results are left on the stack (count returned).
@@ -133,7 +147,9 @@ public final class LuaState {
         if status != LUA_OK {
             let message = sa_tolstring(L, -1, nil).map { String(cString: $0) } ?? "cannot load chunk"
             lua_settop(L, base)
-            let (file, line, text) = Self.splitLocation(message)
+            var (file, line, text) = Self.splitLocation(message)
+            // The message names the chunk by its short form (at most LUA_IDSIZE bytes); keep the whole name.
+            if file != nil { file = Self.fileName(chunkName) ?? file }
             throw PluginError(plugin: name, phase: phase, kind: status == LUA_ERRSYNTAX ? .syntax : .memory,
                               message: text, file: file, line: line)
         }
@@ -147,14 +163,22 @@ public final class LuaState {
     /// reset to `base` and a `PluginError` is thrown.
     func protectedCall(base: Int32, nargs: Int32, nanoseconds: UInt64, phase: PluginError.Phase) throws -> Int32 {
         sa_begin(L, raw, budget.instructions, nanoseconds)
+        refusal = nil
         let status = sa_pcall(L, nargs, LUA_MULTRET, base + 1)
         sa_end(raw)
-        if status == LUA_OK {
+        if status == LUA_OK && raw.pointee.exceeded == SA_EXCEEDED_NONE {
             lua_rotate(L, base + 1, -1)
             lua_settop(L, -2)
             return lua_gettop(L) - base
         }
-        let error = describeFailure(status: status, at: -1, phase: phase)
+        if status == LUA_OK {
+            // The budget ran out, but the error was swallowed on its way out (a coroutine.resume
+            // returned it as a value, and the caller returned before its own hook fired): the
+            // call still failed.
+            lua_settop(L, base)
+            lua_pushstring(L, sa_exceeded_message(raw.pointee.exceeded))
+        }
+        let error = describeFailure(status: status == LUA_OK ? LUA_ERRRUN : status, at: -1, phase: phase)
         lua_settop(L, base)
         throw error
     }
@@ -172,17 +196,21 @@ public final class LuaState {
         } else if let s = sa_tolstring(L, idx, nil), lua_type(L, idx) == LUA_TSTRING {
             message = String(cString: s)
         }
+        // A refusal or a refused allocation earlier in the call decides the kind only when it is
+        // the error that reached the host (the plugin may have caught it and failed otherwise).
+        let bare = Self.withoutLocations(message)
         let kind: PluginError.Kind
         switch Int32(raw.pointee.exceeded) {
         case Int32(SA_EXCEEDED_INSTRUCTIONS), Int32(SA_EXCEEDED_TIME): kind = .timeout
         default:
             if status == LUA_ERRMEM { kind = .memory }
-            else if raw.pointee.forbidden != 0 { kind = .forbidden }
-            else if raw.pointee.mem_refused != 0 { kind = .memory }
+            else if let r = refusal, raw.pointee.forbidden != 0 || raw.pointee.mem_refused != 0,
+                    bare == Self.withoutLocations(r.message) { kind = r.kind }
+            else if raw.pointee.mem_refused != 0 && bare == "not enough memory" { kind = .memory }
             else { kind = .runtime }
         }
         if kind == .memory {
-            message = "memory limit of \(budget.memoryBytes >> 20) MiB exceeded (\(message))"
+            message = "memory limit of \(budget.memoryBytes >> 20) MiB exceeded (\(bare))"
         } else if kind == .timeout {
             let why = raw.pointee.exceeded == SA_EXCEEDED_TIME
                 ? "time budget of \(budget.describe(phase == .load ? budget.loadTime : budget.callTime)) exceeded"
@@ -201,6 +229,16 @@ public final class LuaState {
         defer { lua_settop(L, -2) }
         guard lua_rawget(L, idx) == LUA_TSTRING, let s = sa_tolstring(L, -1, nil) else { return nil }
         return String(cString: s)
+    }
+
+    /// The message without the "file:line: " prefixes Lua puts in front (one per re-raise).
+    static func withoutLocations(_ message: String) -> String {
+        var text = message
+        while true {
+            let (file, _, rest) = splitLocation(text)
+            if file == nil || rest == text { return text }
+            text = rest
+        }
     }
 
     /// Keeps the first lines of a traceback, without the host's own frames.

@@ -10,11 +10,16 @@ enum PatternPrimitive {
         let mode = try call.integer(5)
         return try call.withBytes(1) { subject in
             let pattern = try call.withBytes(2) { LuaPattern(Array($0)) }
-            let found: LuaPattern.Match?
+            let found: LuaPattern.PartialMatch?
             do {
-                found = try pattern.firstMatch(in: subject, from: start, anchored: anchored) { steps in
+                // Mode 3 (gsub) keeps open captures (pushed as false); the others refuse them.
+                let partial = try pattern.firstPartialMatch(in: subject, from: start, anchored: anchored) { steps in
                     sa_charge(call.state.raw, Int64(steps)) == 0
                 }
+                if mode != 3, partial?.captures.contains(where: { $0 == nil }) == true {
+                    throw LuaPattern.Failure.malformed("unfinished capture")
+                }
+                found = partial
             } catch let failure as LuaPattern.Failure {
                 switch failure {
                 case .malformed(let message): throw HostCallError.message(message)
@@ -23,10 +28,11 @@ enum PatternPrimitive {
             }
             guard let m = found else { call.pushNil(); return 1 }
             guard call.reserve(Int32(m.captures.count + 2)) else { throw HostCallError.message("too many captures") }
-            func pushCapture(_ c: LuaPattern.Capture) {
+            func pushCapture(_ c: LuaPattern.Capture?) {
                 switch c {
-                case .substring(let r): call.push(bytes: UnsafeBufferPointer(rebasing: subject[r]))
-                case .position(let p): call.push(integer: Int64(p))
+                case .substring(let r)?: call.push(bytes: UnsafeBufferPointer(rebasing: subject[r]))
+                case .position(let p)?: call.push(integer: Int64(p))
+                case nil: call.push(.boolean(false))
                 }
             }
             if mode == 1 {

@@ -79,7 +79,12 @@ public final class Plugin {
         try options.prepare?(state)
         let L = state.L
         let base = lua_gettop(L)
-        let n = try state.runKeepingResults(bytes: source, chunkName: "@" + file, phase: .load)
+        let n: Int32
+        do { n = try state.runKeepingResults(bytes: source, chunkName: "@" + file, phase: .load) }
+        catch var error as PluginError {
+            if error.file == nil { error.file = file }
+            throw error
+        }
         defer { lua_settop(L, base) }
         func invalid(_ message: String) -> PluginError {
             PluginError(plugin: state.name, phase: .load, kind: .validation, message: message, file: file)
@@ -173,7 +178,15 @@ public final class Plugin {
         defer { lua_settop(L, base) }
         _ = sa_getref(L, tableRef)
         lua_pushstring(L, "params")
-        lua_rawget(L, -2)
+        if lua_rawget(L, -2) != LUA_TTABLE {
+            // The plugin replaced its params with something else: start a fresh table (rawset on
+            // a non-table would corrupt the state).
+            lua_settop(L, -2)
+            lua_createtable(L, 0, Int32(clamping: overrides.count))
+            lua_pushstring(L, "params")
+            lua_pushvalue(L, -2)
+            lua_rawset(L, -4)
+        }
         for key in overrides.keys.sorted() {
             lua_pushstring(L, key)
             state.push(overrides[key]!)
@@ -199,17 +212,20 @@ public final class Plugin {
         }
         lua_rotate(L, -2, 1) // function, self
         for a in args { state.push(a) }
-        let n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, nanoseconds: state.callNanoseconds,
-                                        phase: .call)
-        var results: [LuaValue] = []
-        results.reserveCapacity(Int(n))
-        for i in 0..<n {
-            do { results.append(try state.readValue(at: base + 1 + i, path: "\(function) result #\(i + 1)")) }
-            catch let e as MarshalError {
-                throw PluginError(plugin: name, phase: .call, kind: .validation, message: e.description, file: file)
-            }
+        let n: Int32
+        do {
+            n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, nanoseconds: state.callNanoseconds,
+                                            phase: .call)
+        } catch var error as PluginError {
+            // No Lua frame to point at (the plugin tail-called a sandbox function that failed):
+            // the plugin's file is still the place to look.
+            if error.file == nil { error.file = file }
+            throw error
         }
-        return results
+        do { return try state.readValues(from: base + 1, count: n) { "\(function) result #\($0)" } }
+        catch let e as MarshalError {
+            throw PluginError(plugin: name, phase: .call, kind: .validation, message: e.description, file: file)
+        }
     }
 }
 

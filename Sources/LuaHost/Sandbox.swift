@@ -10,9 +10,14 @@ import CLua
 /// wall-clock budget every 1,000 VM instructions in every coroutine (the hook is installed once
 /// for the state's whole life, and coroutines inherit it); C functions that could run for long
 /// without executing a VM instruction are replaced by bounded versions (the pattern functions
-/// run on a budgeted matcher, `string.rep` and `table.move` are bounded); `__gc` metamethods
-/// are refused, so no finalizer ever runs at collection or shutdown; `__close` handlers run as
-/// ordinary Lua code under the budget; shutdown itself runs under a budget.
+/// run on a budgeted matcher, `string.rep` and `table.move` are bounded, and `table.insert`,
+/// `remove`, `sort` and `concat` run as Lua code on tables with a metatable, whose `__len` and
+/// `__index` could otherwise drive their C loops for hours); `__gc` metamethods are refused, so
+/// no finalizer ever runs at collection or shutdown; `__close` handlers run as ordinary Lua code
+/// under the budget; shutdown itself runs under a budget. Once the budget is exceeded no
+/// coroutine is entered and no `xpcall` message handler runs (Lua runs those without hooks after
+/// an error raised by the hook), and a coroutine the budget stopped is never closed (see
+/// "Coroutines" in `CLua/shim.h`).
 public enum Sandbox {
     /// How an entry is provided.
     public enum Rule: Equatable, Sendable {
@@ -27,9 +32,10 @@ public enum Sandbox {
         ("assert", .allowed), ("error", .allowed), ("getmetatable", .allowed), ("ipairs", .allowed),
         ("next", .allowed), ("pairs", .allowed), ("pcall", .allowed), ("rawequal", .allowed),
         ("rawget", .allowed), ("rawlen", .allowed), ("rawset", .allowed), ("select", .allowed),
-        ("tonumber", .allowed), ("tostring", .allowed), ("type", .allowed), ("xpcall", .allowed),
+        ("tonumber", .allowed), ("tostring", .allowed), ("type", .allowed),
         ("_VERSION", .allowed), ("_G", .allowed),
         ("setmetatable", .restricted("refuses metatables with __gc (no finalizers)")),
+        ("xpcall", .restricted("the message handler does not run once the budget is exceeded")),
         ("load", .restricted("text chunks only; environment is the plugin's globals unless a table is given")),
         ("collectgarbage", .restricted("only the \"count\" option")),
         ("print", .restricted("goes to the host logger (capped)")),
@@ -49,8 +55,11 @@ public enum Sandbox {
             ("gsub", .restricted("budgeted pattern matcher")),
         ]),
         ("table", [
-            ("concat", .allowed), ("insert", .allowed), ("pack", .allowed), ("remove", .allowed),
-            ("sort", .allowed), ("unpack", .allowed),
+            ("pack", .allowed), ("unpack", .allowed),
+            ("insert", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("remove", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("sort", .restricted("runs as Lua code under the budget on a table with a metatable")),
+            ("concat", .restricted("runs as Lua code under the budget on a table with a metatable")),
             ("move", .restricted("runs as Lua code under the budget")),
         ]),
         ("math", [
@@ -68,8 +77,11 @@ public enum Sandbox {
             ("codepoint", .allowed), ("len", .allowed), ("offset", .allowed),
         ]),
         ("coroutine", [
-            ("close", .allowed), ("create", .allowed), ("isyieldable", .allowed), ("resume", .allowed),
-            ("running", .allowed), ("status", .allowed), ("wrap", .allowed), ("yield", .allowed),
+            ("create", .allowed), ("isyieldable", .allowed), ("running", .allowed), ("status", .allowed),
+            ("yield", .allowed),
+            ("resume", .restricted("refused once the budget is exceeded")),
+            ("wrap", .restricted("its function is refused once the budget is exceeded")),
+            ("close", .restricted("refused once the budget is exceeded; a coroutine the budget stopped is not closed")),
         ]),
     ]
 
@@ -102,6 +114,10 @@ public enum Sandbox {
             state.push(function)
             lua_setfield(L, -2, function.name)
         }
+        sa_pushguardfactory(L)
+        lua_setfield(L, -2, "guard")
+        sa_pushcowrap(L)
+        lua_setfield(L, -2, "cowrap")
         lua_settop(L, 0)
         state.setGlobal("__sandbox_spec", specValue(seed: seed, memoryBytes: state.budget.memoryBytes))
         let saved = state.budget
@@ -126,19 +142,27 @@ public enum Sandbox {
             "base": names(base),
             "libraries": .table(LuaTable(fields: libs)),
             "forbidden": .table(LuaTable(array: forbiddenGlobals.map { .text($0) })),
+            "forbidden_entries": .table(LuaTable(array: forbiddenEntries.map { .table(LuaTable(array: [.text($0.0), .text($0.1)])) })),
             "seed": .integer(Int64(bitPattern: seed)),
             "max_string": .integer(Int64(memoryBytes)),
         ]))
     }
 
     /// Names of the host primitives the sandbox's wrappers call (hidden from tracebacks).
-    static let primitiveNames = ["forbid", "raise", "log", "pmatch", "pfind_plain"]
+    static let primitiveNames = ["forbid", "raise", "nomem", "log", "pmatch", "pfind_plain"]
 
     static func hostPrimitives(_ state: LuaState) -> [HostFunction] {
         let logger = state.logger
         return [
             HostFunction("forbid") { call in throw HostCallError.forbidden(try call.string(1)) },
             HostFunction("raise") { call in throw HostCallError.message(try call.string(1)) },
+            // A request the memory budget can never grant (string.rep of 1e15 bytes): a memory error.
+            HostFunction("nomem") { call in
+                let message = try call.string(1)
+                call.state.raw.pointee.mem_refused = 1
+                call.state.refusal = (.memory, message)
+                throw HostCallError.message(message)
+            },
             HostFunction("log") { call in
                 let level = HostLogger.Level(rawValue: try call.string(1)) ?? .info
                 logger.log(level, source: call.state.name, try call.string(2))
@@ -154,7 +178,8 @@ public enum Sandbox {
     local G = _G
     local host, spec = __sandbox_host, __sandbox_spec
     __sandbox_host, __sandbox_spec = nil, nil
-    local forbid, raise, log, pmatch, pfind_plain = host.forbid, host.raise, host.log, host.pmatch, host.pfind_plain
+    local forbid, raise, nomem, log, pmatch, pfind_plain, guard, cowrap =
+      host.forbid, host.raise, host.nomem, host.log, host.pmatch, host.pfind_plain, host.guard, host.cowrap
     local rawget, type, select, tostring, error, pairs, ipairs, tointeger, concat, pack, unpack =
       rawget, type, select, tostring, error, pairs, ipairs, math.tointeger, table.concat, table.pack, table.unpack
     -- The originals, called as fields so their error messages name them as plugins know them.
@@ -225,7 +250,7 @@ public enum Sandbox {
         local lsep = sep ~= nil and #tostring(sep) or 0
         if ls + lsep == 0 then return "" end
         if (tn + 0.0) * (ls + lsep) > max_string then
-          forbid(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
+          nomem(("string.rep: a result of %.0f bytes exceeds the limit of %d"):format((tn + 0.0) * (ls + lsep), max_string))
         end
       end
       return raw.rep(s, n, sep)
@@ -246,6 +271,116 @@ public enum Sandbox {
       return a2
     end
 
+    -- The other table functions loop in C over whatever length and fields a metatable supplies
+    -- (a __len of 1e15 with a C function as __index would hold the host for hours, out of the
+    -- count hook's reach). On tables with a metatable they run as Lua code, under the budget; on
+    -- plain tables, whose size the memory cap bounds, the C versions run as they are.
+    do
+      local insert, remove, sort, concat = table.insert, table.remove, table.sort, table.concat
+      local getmetatable = getmetatable
+      local function plain(t) return type(t) ~= "table" or getmetatable(t) == nil end
+      local function length(t)
+        local n = tointeger(#t)
+        if n == nil then raise("object length is not an integer") end
+        return n
+      end
+      local function int_arg(v, i, fname)
+        local n = tointeger(v)
+        if n == nil then
+          raise(("bad argument #%d to '%s' (number%s)"):format(i, fname,
+            type(v) == "number" and " has no integer representation" or " expected, got " .. (v == nil and "no value" or type(v))))
+        end
+        return n
+      end
+      libs.table.insert = function(t, ...)
+        if plain(t) then return insert(t, ...) end
+        local nargs = select("#", ...)
+        local e = length(t) + 1
+        if nargs == 1 then t[e] = ...; return end
+        if nargs ~= 2 then raise("wrong number of arguments to 'insert'") end
+        local pos, v = ...
+        pos = int_arg(pos, 2, "insert")
+        if pos < 1 or pos > e then raise("bad argument #2 to 'insert' (position out of bounds)") end
+        for i = e, pos + 1, -1 do t[i] = t[i - 1] end
+        t[pos] = v
+      end
+      libs.table.remove = function(t, pos)
+        if plain(t) then return remove(t, pos) end
+        local size = length(t)
+        if pos == nil then pos = size else pos = int_arg(pos, 2, "remove") end
+        if pos ~= size and (pos < 1 or pos > size + 1) then
+          raise("bad argument #2 to 'remove' (position out of bounds)")
+        end
+        local v = t[pos]
+        while pos < size do t[pos] = t[pos + 1]; pos = pos + 1 end
+        t[pos] = nil
+        return v
+      end
+      libs.table.concat = function(t, sep, i, j)
+        if plain(t) then return concat(t, sep, i, j) end
+        local last = length(t)
+        if sep == nil then sep = "" elseif type(sep) ~= "string" and type(sep) ~= "number" then
+          raise(("bad argument #2 to 'concat' (string expected, got %s)"):format(type(sep)))
+        end
+        i = i == nil and 1 or int_arg(i, 3, "concat")
+        last = j == nil and last or int_arg(j, 4, "concat")
+        local parts, n = {}, 0
+        for k = i, last do
+          local v = t[k]
+          if type(v) ~= "string" and type(v) ~= "number" then
+            raise(("invalid value (at index %d) in table for 'concat'"):format(k))
+          end
+          n = n + 1
+          parts[n] = v
+        end
+        return concat(parts, sep)
+      end
+      local function less(a, b) return a < b end
+      libs.table.sort = function(t, comp)
+        if plain(t) then return sort(t, comp) end
+        local n = length(t)
+        if n > 1 then
+          if n >= 0x7fffffff then raise("bad argument #1 to 'sort' (array too big)") end
+          if comp ~= nil and type(comp) ~= "function" then
+            raise(("bad argument #2 to 'sort' (function expected, got %s)"):format(type(comp)))
+          end
+          local lt = comp or less
+          -- heap sort, reading and writing through the table's metamethods as the C sort does
+          local function sift(root, stop)
+            while true do
+              local child = root * 2
+              if child > stop then return end
+              if child < stop and lt(t[child], t[child + 1]) then child = child + 1 end
+              if not lt(t[root], t[child]) then return end
+              t[root], t[child] = t[child], t[root]
+              root = child
+            end
+          end
+          for start = n // 2, 1, -1 do sift(start, n) end
+          for stop = n, 2, -1 do
+            t[1], t[stop] = t[stop], t[1]
+            sift(1, stop - 1)
+          end
+        end
+      end
+    end
+
+    -- Once the budget is exceeded, no coroutine is entered and no message handler runs; a
+    -- coroutine the budget stopped keeps its __close handlers (see "Coroutines" in shim.h).
+    do
+      local co = libs.coroutine
+      co.resume = guard(co.resume)
+      co.close = guard(co.close, 1)
+      co.wrap = cowrap
+      local raw_xpcall = xpcall
+      G.xpcall = function(f, msgh, ...)
+        if type(msgh) ~= "function" then
+          raise(("bad argument #2 to 'xpcall' (function expected, got %s)"):format(msgh == nil and "no value" or type(msgh)))
+        end
+        return raw_xpcall(f, guard(msgh), ...)
+      end
+    end
+
     -- math.random is seeded by the host; reseeding needs an explicit seed (no clock seeding).
     raw.randomseed(spec.seed)
     libs.math.randomseed = function(x, y)
@@ -255,12 +390,15 @@ public enum Sandbox {
 
     -- Pattern functions on the budgeted matcher (Swift). pmatch(s, p, init, anchored, mode)
     -- returns nil, or: mode 0 start, end, captures...; mode 1 the captures (or the whole match);
-    -- mode 2 start, end, captures... with no whole-match stand-in.
-    local function checkstr(v, i, fname)
+    -- mode 2 start, end, captures... with no whole-match stand-in; mode 3 as mode 2, with false
+    -- for a capture left open (gsub fails on one only when the replacement reads it).
+    -- `nargs` tells an absent argument ("no value") from a nil one.
+    local function checkstr(v, i, fname, nargs)
       local t = type(v)
       if t == "string" then return v end
       if t == "number" then return tostring(v) end
-      raise(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname, v == nil and "no value" or t))
+      raise(("bad argument #%d to '%s' (string expected, got %s)"):format(i, fname,
+        (v == nil and i > nargs) and "no value" or t))
     end
     local function start_of(init, len, fname)
       if init == nil then return 1 end
@@ -276,8 +414,10 @@ public enum Sandbox {
     -- Plain when no magic character occurs (a linear scan with a fixed pattern: safe in C).
     local function is_plain(p) return raw_find(p, "[%^%$%*%+%?%.%(%[%%%-]") == nil end
 
-    string_lib.find = function(s, p, init, plain)
-      s, p = checkstr(s, 1, "find"), checkstr(p, 2, "find")
+    string_lib.find = function(...)
+      local s, p, init, plain = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "find", nargs), checkstr(p, 2, "find", nargs)
       local start = start_of(init, #s, "find")
       if start > #s + 1 then return nil end
       if plain or is_plain(p) then return pfind_plain(s, p, start) end
@@ -285,16 +425,20 @@ public enum Sandbox {
       return pmatch(s, p, start, false, 0)
     end
 
-    string_lib.match = function(s, p, init)
-      s, p = checkstr(s, 1, "match"), checkstr(p, 2, "match")
+    string_lib.match = function(...)
+      local s, p, init = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "match", nargs), checkstr(p, 2, "match", nargs)
       local start = start_of(init, #s, "match")
       if start > #s + 1 then return nil end
       if raw_sub(p, 1, 1) == "^" then return pmatch(s, raw_sub(p, 2), start, true, 1) end
       return pmatch(s, p, start, false, 1)
     end
 
-    string_lib.gmatch = function(s, p, init)
-      s, p = checkstr(s, 1, "gmatch"), checkstr(p, 2, "gmatch")
+    string_lib.gmatch = function(...)
+      local s, p, init = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "gmatch", nargs), checkstr(p, 2, "gmatch", nargs)
       local pos = start_of(init, #s, "gmatch")
       local lastmatch = nil
       return function()
@@ -326,7 +470,8 @@ public enum Sandbox {
         elseif d and d >= 48 and d <= 57 then
           local k = d - 48
           if k == 0 or (k == 1 and ncap == 0) then out[#out + 1] = raw_sub(s, b, e)
-          elseif k > ncap then raise(("invalid capture index %%%d in replacement string"):format(k))
+          elseif k > ncap then raise(("invalid capture index %%%d"):format(k))
+          elseif r[k + 2] == false then raise("unfinished capture")
           else out[#out + 1] = tostring(r[k + 2]) end
         else
           raise("invalid use of '%' in replacement string")
@@ -335,13 +480,15 @@ public enum Sandbox {
       end
     end
 
-    string_lib.gsub = function(s, p, repl, max_n)
-      s, p = checkstr(s, 1, "gsub"), checkstr(p, 2, "gsub")
+    string_lib.gsub = function(...)
+      local s, p, repl, max_n = ...
+      local nargs = select("#", ...)
+      s, p = checkstr(s, 1, "gsub", nargs), checkstr(p, 2, "gsub", nargs)
       local tr = type(repl)
       if tr == "number" then repl, tr = tostring(repl), "string" end
       if tr ~= "string" and tr ~= "table" and tr ~= "function" then
         raise(("bad argument #3 to 'gsub' (string/function/table expected, got %s)"):format(
-          repl == nil and "no value" or tr))
+          (repl == nil and nargs < 3) and "no value" or tr))
       end
       if max_n ~= nil then
         local m = tointeger(max_n)
@@ -354,7 +501,7 @@ public enum Sandbox {
       if raw_sub(p, 1, 1) == "^" then anchored, p = true, raw_sub(p, 2) end
       local out, pos, count, lastmatch = {}, 1, 0, nil
       while count < max_n do
-        local r = pack(pmatch(s, p, pos, anchored, 2))
+        local r = pack(pmatch(s, p, pos, anchored, 3))
         local b, e = r[1], r[2]
         if b == nil then break end
         if e == lastmatch then
@@ -368,6 +515,9 @@ public enum Sandbox {
             add_string(out, repl, s, b, e, r)
           else
             local whole = raw_sub(s, b, e)
+            for k = 3, (tr == "table" and r.n > 3) and 3 or r.n do
+              if r[k] == false then raise("unfinished capture") end
+            end
             local value
             if tr == "table" then value = repl[r.n > 2 and r[3] or whole]
             elseif r.n > 2 then value = repl(unpack(r, 3, r.n))
@@ -393,6 +543,24 @@ public enum Sandbox {
     local string_mt = getmetatable("")
     string_mt.__index = string_lib
     string_mt.__metatable = "string"
+
+    -- Forbidden library entries (string.dump) say so too.
+    local forbidden_entries = {}
+    for _, e in ipairs(spec.forbidden_entries) do
+      forbidden_entries[e[1]] = forbidden_entries[e[1]] or {}
+      forbidden_entries[e[1]][e[2]] = true
+    end
+    for lib, names in pairs(forbidden_entries) do
+      raw.setmetatable(libs[lib], {
+        __index = function(_, k)
+          if names[k] then
+            forbid(("'%s.%s' is not available in the plugin sandbox"):format(lib, tostring(k)))
+          end
+          return nil
+        end,
+        __metatable = lib,
+      })
+    end
 
     -- Forbidden globals say so instead of reading as nil.
     local forbidden = {}

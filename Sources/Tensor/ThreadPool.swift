@@ -61,24 +61,30 @@ public final class ThreadPool: @unchecked Sendable {
         for _ in 0..<(requested - 1) { spawn() }
     }
 
-    private final class Box { let pool: ThreadPool; let index: Int; init(_ p: ThreadPool, _ i: Int) { pool = p; index = i } }
+    private final class Box {
+        let pool: ThreadPool, index: Int, generation: Int
+        init(_ p: ThreadPool, _ i: Int, _ g: Int) { pool = p; index = i; generation = g }
+    }
 
     private func spawn() {
         pthread_mutex_lock(&mutex)
         let index = workers.count + 1
+        // The worker counts as having seen every job issued before it exists: a job issued
+        // between now and the thread's first lock must still wake it (else `run` waits forever).
+        let seen = generation
         pthread_mutex_unlock(&mutex)
-        let box = Unmanaged.passRetained(Box(self, index)).toOpaque()
+        let box = Unmanaged.passRetained(Box(self, index, seen)).toOpaque()
         var tid = pthread_t()
         #if canImport(Glibc)
         let rc = pthread_create(&tid, nil, { arg in
             let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            b.pool.workerLoop(index: b.index)
+            b.pool.workerLoop(index: b.index, seen: b.generation)
             return nil
         }, box)
         #else
         let rc = pthread_create(&tid, nil, { arg in
             let b = Unmanaged<Box>.fromOpaque(arg).takeRetainedValue()
-            b.pool.workerLoop(index: b.index)
+            b.pool.workerLoop(index: b.index, seen: b.generation)
             return nil
         }, box)
         #endif
@@ -91,10 +97,9 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    private func workerLoop(index: Int) {
-        var seen = 0
+    private func workerLoop(index: Int, seen start: Int) {
+        var seen = start
         pthread_mutex_lock(&mutex)
-        seen = generation
         while true {
             while generation == seen { pthread_cond_wait(&wake, &mutex) }
             seen = generation

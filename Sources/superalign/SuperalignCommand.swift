@@ -28,7 +28,7 @@ struct SuperalignCommand: ParsableCommand {
         commandName: "superalign",
         abstract: "Superalignment experiments on CPUs: Lua plugins and campaigns, a native Swift engine.",
         version: "0.1.0",
-        subcommands: [PluginsCommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
+        subcommands: [PluginsCommand.self, RunCommand.self, ResumeCommand.self, StatusCommand.self, ExportCommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
     )
 }
 

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import LuaHost
+import Superalign
+
+/// `superalign run CAMPAIGN.lua`: run a campaign (or a sweep) into a run directory.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a Lua campaign: attack, respond, critique, oversee, refine, measure."
+    )
+
+    @Argument(help: "The campaign script (returns campaign{...} or a list of them).")
+    var campaign: String
+
+    @Option(help: "The run directory (default: runs/<name>-seed<seed>). A sweep puts each campaign in a subfolder.")
+    var out: String?
+
+    @Option(help: "Override the campaign's seed.")
+    var seed: UInt64?
+
+    @Option(name: .customLong("plugin-path"), help: "A folder to search for plugins first (repeatable).")
+    var pluginPath: [String] = []
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let configs: [CampaignConfig]
+        do { configs = try CampaignScript.load(file: URL(fileURLWithPath: campaign), seedOverride: seed) }
+        catch { throw CLIError("\(error)") }
+        var reports: [(CampaignReport, CampaignTimings)] = []
+        for config in configs {
+            let base = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "runs")
+            let dir = (out == nil || configs.count > 1) ? base.appendingPathComponent("\(config.name)-seed\(config.seed)") : base
+            let runner = try CampaignRunner.start(config, in: dir, pluginFolders: pluginPath, progress: stderrLine)
+            stderrLine("run directory: \(dir.path)")
+            let report = try runCampaign(runner)
+            reports.append((report, runner.timings))
+        }
+        try printReports(reports, json: json)
+    }
+}
+
+/// `superalign resume DIR`: continue a run from its last finished iteration.
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Continue a killed run from its last finished iteration.")
+
+    @Argument(help: "The run directory.")
+    var directory: String
+
+    @Option(name: .customLong("plugin-path"), help: "A folder to search for plugins first (repeatable).")
+    var pluginPath: [String] = []
+
+    @Flag(help: "Print one JSON document on stdout (the whole run).")
+    var json = false
+
+    func run() throws {
+        let runner = try CampaignRunner.resume(in: URL(fileURLWithPath: directory), pluginFolders: pluginPath, progress: stderrLine)
+        let report = try runCampaign(runner)
+        try printReports([(report, runner.timings)], json: json)
+    }
+}
+
+/// `superalign status DIR`: what a run directory holds.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a run's finished iterations.")
+
+    @Argument(help: "The run directory.")
+    var directory: String
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let storeURL = URL(fileURLWithPath: directory).appendingPathComponent("run.sqlite")
+        guard FileManager.default.fileExists(atPath: storeURL.path) else { throw CLIError("\(directory) holds no run (no run.sqlite)") }
+        let store = try RunStore(url: storeURL)
+        guard let (runID, seed, _) = try store.config() else { throw CLIError("\(directory): the run store is empty") }
+        let all = try store.metrics()
+        let baseline = all.first { $0.iteration == 0 }
+        let report = CampaignReport(run: runID, seed: seed, baselineCleanAccuracy: baseline?.cleanAccuracy ?? .nan,
+                                    baselineOODAccuracy: baseline?.oodAccuracy ?? .nan, iterations: all.filter { $0.iteration > 0 })
+        try printReports([(report, nil)], json: json)
+    }
+}
+
+/// `superalign export DIR --format …`: the run's items in TRL-compatible files.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export a run's items (jsonl, csv, sft, dpo) to stdout.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case jsonl, csv, sft, dpo }
+
+    @Argument(help: "The run directory.")
+    var directory: String
+
+    @Option(help: "jsonl (every item), csv, sft (prompt/completion of accepted items), dpo (prompt/chosen/rejected).")
+    var format: Format
+
+    func run() throws {
+        let store = try RunStore(url: URL(fileURLWithPath: directory).appendingPathComponent("run.sqlite"))
+        for line in try RunExport.lines(try store.items(), format: format.rawValue) { print(line) }
+    }
+}
+
+func runCampaign(_ runner: CampaignRunner) throws -> CampaignReport {
+    do { return try runner.run() }
+    catch let e as PluginError { throw CLIError("campaign stopped: \(e)\n(finished iterations are kept; fix the plugin and run `superalign resume \(runner.directory.path)`)") }
+}
+
+func printReports(_ reports: [(CampaignReport, CampaignTimings?)], json: Bool) throws {
+    if json {
+        let docs = try reports.map { r, t in try RunExport.reportJSON(r, timings: t) }
+        print(docs.count == 1 ? docs[0] : "[" + docs.joined(separator: ",") + "]")
+        return
+    }
+    for (r, t) in reports {
+        print("\nrun \(r.run) (seed \(r.seed)); pretrained learner: clean \(fmt3(r.baselineCleanAccuracy)), OOD \(fmt3(r.baselineOODAccuracy))")
+        print("iter  clean   OOD     attack  critic  prec    recall  human  distinct  loss")
+        for m in r.iterations {
+            print(String(format: "%4d  %@  %@  %@  %@  %@  %@  %5d  %@     %@", m.iteration, fmt3(m.cleanAccuracy), fmt3(m.oodAccuracy),
+                         fmt3(m.attackSuccessRate), fmt3(m.criticAccuracy), fmt3(m.criticPrecision), fmt3(m.criticRecall),
+                         m.humanLabels, fmt3(m.distinctShare), fmt3(m.trainLoss)))
+        }
+        if let t {
+            print(String(format: "wall time %.1fs (pretraining %.1fs); inside Lua %.2fs = %.2f%%",
+                         t.totalSeconds, t.pretrainSeconds, t.luaSeconds, 100 * t.luaShare))
+        }
+    }
+}
+
+func fmt3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "  -  " }
+
+func stderrLine(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+/// An error the command line prints as is.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
