@@ -216,6 +216,9 @@ final class KVCache {
     let batch: Int, context: Int, width: Int
     private var keys: [[Float]]
     private var values: [[Float]]
+    /// Scratch `[B, C]` for the queries of one position and the kernel's output.
+    private var query: [Float]
+    private var result: [Float]
 
     init(config: GPTConfig, batch: Int) throws {
         self.batch = batch
@@ -224,15 +227,17 @@ final class KVCache {
         let n = batch * config.context * config.width
         keys = Array(repeating: [Float](repeating: 0, count: n), count: config.layers)
         values = keys
+        query = [Float](repeating: 0, count: batch * config.width)
+        result = query
     }
 
     /// Stores the keys/values of positions `start ..< start+count` from `qkv: [B, count, 3C]`,
     /// then computes causal attention of those positions' queries over positions `0 ... own`
-    /// into `out: [B, count, C]`: `softmax(q·Kᵀ/√D) · V` per head.
+    /// into `out: [B, count, C]`: `softmax(q·Kᵀ/√D) · V` per head, with the engine's decode
+    /// kernel (one call per new position; queries are gathered to the kernel's `[B, C]` layout).
     func attend(layer: Int, qkv: UnsafePointer<Float>, batch b: Int, count s: Int, start: Int, heads h: Int,
                 out: UnsafeMutablePointer<Float>) {
-        let c = width, d = c / h, t = context
-        let scale = 1 / Float(d).squareRoot()
+        let c = width, t = context
         keys[layer].withUnsafeMutableBufferPointer { kbuf in
             values[layer].withUnsafeMutableBufferPointer { vbuf in
                 let kc = kbuf.baseAddress!, vc = vbuf.baseAddress!
@@ -243,32 +248,14 @@ final class KVCache {
                         (vc + (r * t + start + i) * c).update(from: src + 2 * c, count: c)
                     }
                 }
-                var scores = [Float](repeating: 0, count: t)
-                for r in 0..<b {
-                    for i in 0..<s {
-                        let n = start + i + 1      // positions this query sees
-                        let q = qkv + (r * s + i) * 3 * c
-                        let o = out + (r * s + i) * c
-                        for head in 0..<h {
-                            let qh = q + head * d
-                            var mx = -Float.infinity
-                            for j in 0..<n {
-                                let kj = kc + (r * t + j) * c + head * d
-                                var dot: Float = 0
-                                for x in 0..<d { dot += qh[x] * kj[x] }
-                                scores[j] = dot * scale
-                                mx = max(mx, scores[j])
-                            }
-                            var sum: Float = 0
-                            for j in 0..<n { scores[j] = Foundation.exp(scores[j] - mx); sum += scores[j] }
-                            let inv = 1 / sum
-                            let oh = o + head * d
-                            for x in 0..<d { oh[x] = 0 }
-                            for j in 0..<n {
-                                let p = scores[j] * inv
-                                let vj = vc + (r * t + j) * c + head * d
-                                for x in 0..<d { oh[x] += p * vj[x] }
-                            }
+                query.withUnsafeMutableBufferPointer { qbuf in
+                    result.withUnsafeMutableBufferPointer { obuf in
+                        let q = qbuf.baseAddress!, o = obuf.baseAddress!
+                        for i in 0..<s {
+                            for r in 0..<b { (q + r * c).update(from: qkv + (r * s + i) * 3 * c, count: c) }
+                            AttentionKernels.decode(query: q, keys: kc, values: vc, batch: b, length: start + i + 1,
+                                                    capacity: t, width: c, heads: h, out: o)
+                            for r in 0..<b { (out + (r * s + i) * c).update(from: o + r * c, count: c) }
                         }
                     }
                 }

@@ -37,10 +37,11 @@ struct BenchTrainCommand: ParsableCommand {
         for name in names {
             for t in threadCounts {
                 ThreadPool.shared.threadCount = t
+                // Free the previous workload's pooled buffers first, so each row's peak is its own.
+                BufferPool.shared.trim()
                 PeakMemory.reset()
                 let rates = name == "gpt" ? try Self.gptRates(rounds: rounds) : try Self.mlpRates(rounds: rounds)
                 rows.append((name, t, rates.sorted(), PeakMemory.peakMB()))
-                BufferPool.shared.trim()
             }
         }
         if json {
@@ -107,6 +108,14 @@ struct BenchTrainCommand: ParsableCommand {
 /// `/proc/self/clear_refs`; elsewhere the lifetime peak from `getrusage`).
 enum PeakMemory {
     static func reset() {
+        #if os(Linux)
+        // Hand freed heap pages back to the OS, or the previous workload's memory stays resident.
+        // glibc's malloc_trim is not in Swift's Glibc module: look it up at run time.
+        if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            typealias Trim = @convention(c) (Int) -> Int32
+            _ = unsafeBitCast(sym, to: Trim.self)(0)
+        }
+        #endif
         if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
             h.write(Data("5".utf8))
             try? h.close()
@@ -122,10 +131,10 @@ enum PeakMemory {
         var usage = rusage()
         #if os(Linux)
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
+        return Double(usage.ru_maxrss) / 1024          // kilobytes on Linux
         #else
         getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / (1024 * 1024)
+        return Double(usage.ru_maxrss) / (1024 * 1024) // bytes on Darwin
         #endif
     }
 }

@@ -51,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
         let out = try gpt.generate(list, tokenizer: tokenizer, options: options)
         if json {
             let rows = out.map { g -> String in
-                let tokens = g.tokens.map { jsonString(tokenizer.tokenName($0)) }.joined(separator: ",")
+                let tokens = g.tokens.map { jsonString(tokenText($0, tokenizer)) }.joined(separator: ",")
                 let lps = g.tokenLogProbs.map { fmt(Double($0)) }.joined(separator: ",")
                 return "{\"prompt_index\":\(g.promptIndex),\"sample\":\(g.sampleIndex),\"prompt\":\(jsonString(list[g.promptIndex])),"
                     + "\"text\":\(jsonString(g.text)),\"token_ids\":\(g.tokens),\"tokens\":[\(tokens)],"
@@ -68,4 +68,10 @@ struct GenerateCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// A token as text: its character, or the special token's name (`<eos>`).
+func tokenText(_ id: Int32, _ tokenizer: CharTokenizer) -> String {
+    let s = tokenizer.decode([id])
+    return s.isEmpty ? tokenizer.tokenName(id) : s
 }

@@ -41,9 +41,10 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(together, again)
         var small = options
         small.maxBatchRows = 3
-        let alone = try gpt.generate(["12+"], tokenizer: tok, options: options)
+        // streams follow (seed, prompt index, sample index): dropping later prompts changes nothing
+        let alone = try gpt.generate(["ab"], tokenizer: tok, options: options)
         XCTAssertEqual(try gpt.generate(["ab", "12+"], tokenizer: tok, options: small).map(\.tokens), together.map(\.tokens))
-        XCTAssertEqual(alone.map(\.tokens), together.filter { $0.promptIndex == 1 }.map(\.tokens))
+        XCTAssertEqual(alone.map(\.tokens), together.filter { $0.promptIndex == 0 }.map(\.tokens))
         // samples of one prompt differ from each other (random weights, temperature 1)
         XCTAssertGreaterThan(Set(together.filter { $0.promptIndex == 0 }.map(\.tokens)).count, 1)
         var other = options

@@ -98,7 +98,7 @@ final class TrainingTests: XCTestCase {
         let tok = CharTokenizer(corpus: task.train.flatMap { [$0.prompt, $0.completion] })
         let config = GPTConfig(layers: 2, width: 64, heads: 4, context: 10, vocabulary: tok.vocabularySize)
         let gpt = try GPT(config: config, seed: 0)
-        let options = TrainingOptions(steps: 1500, batchSize: 64, learningRate: 3e-3, warmupSteps: 50, seed: 0)
+        let options = TrainingOptions(steps: 2000, batchSize: 64, learningRate: 3e-3, warmupSteps: 50, seed: 0)
         let trainer = Trainer(parameters: gpt.parameters, noDecay: gpt.noDecayParameters, options: options)
         let report = try trainer.run(exampleCount: task.train.count) { tape, idx in
             try gpt.sftLoss(tape, SequenceBatch(idx.map { task.train[$0] }, tokenizer: tok, context: config.context))
