@@ -133,8 +133,8 @@ func printReports(_ reports: [(CampaignReport, CampaignTimings?)], json: Bool) t
                          m.humanLabels, fmt3(m.distinctShare), fmt3(m.trainLoss)))
         }
         if let t {
-            print(String(format: "wall time %.1fs (pretraining %.1fs); inside Lua %.2fs = %.2f%%",
-                         t.totalSeconds, t.pretrainSeconds, t.luaSeconds, 100 * t.luaShare))
+            print(String(format: "wall time %.1fs (pretraining %.1fs); inside Lua %.2fs = %.2f%%; peak memory %.0f MiB",
+                         t.totalSeconds, t.pretrainSeconds, t.luaSeconds, 100 * t.luaShare, t.peakMemoryMB))
         }
     }
 }

@@ -28,6 +28,16 @@ public struct CampaignTimings: Sendable {
     public var luaSeconds: Double = 0
     public var pretrainSeconds: Double = 0
     public var luaShare: Double { totalSeconds > 0 ? luaSeconds / totalSeconds : 0 }
+    /// The process's peak resident memory (VmHWM), in MiB, when the run ended.
+    public var peakMemoryMB: Double = 0
+}
+
+/// The process's peak resident set size in MiB (Linux `VmHWM`), or 0 where unknown.
+public func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
 }
 
 /// Runs a campaign: pretrain the learner, then attack → respond → critique → oversee → refine
@@ -150,7 +160,10 @@ public final class CampaignRunner {
     @discardableResult
     public func run(stopAfter: Int? = nil) throws -> CampaignReport {
         let start = monotonicSeconds()
-        defer { timings.totalSeconds += monotonicSeconds() - start }
+        defer {
+            timings.totalSeconds += monotonicSeconds() - start
+            timings.peakMemoryMB = peakResidentMegabytes()
+        }
         if completed < 0 {
             let t0 = monotonicSeconds()
             try pretrain()

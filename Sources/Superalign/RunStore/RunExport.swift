@@ -54,7 +54,7 @@ public enum RunExport {
     /// `{"run", "seed", "baseline": {"clean_accuracy", "ood_accuracy"}, "iterations": [{"iteration",
     /// "clean_accuracy", "ood_accuracy", "attack_success_rate", "critic_accuracy", "critic_precision",
     /// "critic_recall", "human_labels", "distinct_share", "train_loss", "invalid_queries"}],
-    /// "wall_clock": {"total_seconds", "pretrain_seconds", "lua_seconds", "lua_share"}}`.
+    /// "wall_clock": {"total_seconds", "pretrain_seconds", "lua_seconds", "lua_share", "peak_memory_mb"}}`.
     public static func reportJSON(_ r: CampaignReport, timings: CampaignTimings?) throws -> String {
         func num(_ x: Double) -> LuaValue { x.isFinite ? .number(x) : .nil }
         var doc: [String: LuaValue] = [
@@ -70,6 +70,7 @@ public enum RunExport {
             doc["wall_clock"] = .table(LuaTable(fields: [
                 "total_seconds": .number(t.totalSeconds), "pretrain_seconds": .number(t.pretrainSeconds),
                 "lua_seconds": .number(t.luaSeconds), "lua_share": .number(t.luaShare),
+                "peak_memory_mb": .number(t.peakMemoryMB),
             ]))
         }
         return try LuaValue.table(LuaTable(fields: doc)).jsonText()
