@@ -2,7 +2,7 @@
 -- whitespace ignored). A perfect, fully confident critic: the ceiling other critics are
 -- compared against.
 local function trim(s)
-  return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", ""))
+  return sa.text.trim(tostring(s or ""))
 end
 
 return {

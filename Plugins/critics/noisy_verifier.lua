@@ -2,7 +2,7 @@
 -- weak supervisor: cheap, scalable feedback that is sometimes wrong. Its confidence is the
 -- probability that its label is right (1 - flip_rate), the same for every item.
 local function trim(s)
-  return (tostring(s or ""):gsub("^%s+", ""):gsub("%s+$", ""))
+  return sa.text.trim(tostring(s or ""))
 end
 
 return {
