@@ -2,7 +2,7 @@
 // Superalign: a Swift host that embeds Lua 5.4 to run superalignment experiments on CPUs.
 //
 // CPU-specific code generation is chosen by the build scripts (Scripts/build-flags.sh), never
-// by unsafeFlags here: a plain `swift build` builds a portable, correct binary.
+// by compiler flags written into this manifest: a plain `swift build` builds a portable, correct binary.
 import PackageDescription
 
 let package = Package(
