@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import Superalign
 import Tensor
 
 /// `superalign bench train`: training steps per second of the two reference workloads, the
@@ -122,19 +123,5 @@ enum PeakMemory {
         }
     }
 
-    static func peakMB() -> Double {
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
-            return kb / 1024
-        }
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024          // kilobytes on Linux
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / (1024 * 1024) // bytes on Darwin
-        #endif
-    }
+    static func peakMB() -> Double { peakResidentMegabytes() }
 }

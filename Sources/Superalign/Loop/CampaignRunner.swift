@@ -32,12 +32,22 @@ public struct CampaignTimings: Sendable {
     public var peakMemoryMB: Double = 0
 }
 
-/// The process's peak resident set size in MiB (Linux `VmHWM`), or 0 where unknown.
+/// The process's peak resident set size in MiB: Linux `VmHWM` (which `/proc/self/clear_refs`
+/// can reset), else the lifetime peak from `getrusage`.
 public func peakResidentMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-    return kb / 1024
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kb = Double(line.split(separator: " ").dropFirst().first ?? "") {
+        return kb / 1024
+    }
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024          // kilobytes on Linux
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / (1024 * 1024) // bytes on Darwin
+    #endif
 }
 
 /// Runs a campaign: pretrain the learner, then attack → respond → critique → oversee → refine
@@ -198,11 +208,16 @@ public final class CampaignRunner {
         progress(String(format: "pretrained: clean accuracy %.3f, OOD accuracy %.3f", clean, ood))
     }
 
-    /// Accuracy of greedy answers on the fixed clean and OOD evaluation sets.
-    func evaluate() throws -> (clean: Double, ood: Double) {
+    /// The fixed clean and OOD evaluation sets, drawn once from the campaign seed.
+    private lazy var evaluationSets: (clean: [Problem], ood: [Problem]) = {
         var rng = RandomGenerator(seed: mixSeed(config.seed, 0, 13))
         let clean = task.sample(config.evalClean, &rng, from: .standard)
-        let ood = task.sample(config.evalOOD, &rng, from: .outOfDistribution)
+        return (clean, task.sample(config.evalOOD, &rng, from: .outOfDistribution))
+    }()
+
+    /// Accuracy of greedy answers on the fixed clean and OOD evaluation sets.
+    func evaluate() throws -> (clean: Double, ood: Double) {
+        let (clean, ood) = evaluationSets
         learner.generationSeed = mixSeed(config.seed, 0, 14)
         func accuracy(_ problems: [Problem]) throws -> Double {
             guard !problems.isEmpty else { return 0 }
