@@ -43,7 +43,7 @@ struct W2SCommand: ParsableCommand {
     @Option(help: "logconf: final weight α of the student's own hardened predictions.") var alpha = 0.5
     @Option(help: "logconf: fraction of training over which α warms up from 0.") var alphaWarmup = 0.2
     @Flag(help: "Train the student on the weak model's probabilities instead of its hard labels.") var softLabels = false
-    @Option(help: "Write config.json, results.json and metrics.jsonl in this directory.") var out: String?
+    @Option(help: "Run directory: config.json, run.sqlite, results.json, metrics.jsonl (the same directory again continues an interrupted run).") var out: String?
     @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
     @Flag(help: "Print one JSON document instead of the table.") var json = false
 
@@ -70,32 +70,15 @@ struct W2SCommand: ParsableCommand {
     func run() throws {
         if let threads { ThreadPool.shared.threadCount = max(1, threads) }
         let config = try makeConfig()
-        let report = try WeakToStrong.run(config) { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+        let report: W2SReport
+        if let out {
+            // The run directory: config.json, run.sqlite (committed per configuration and seed),
+            // results.json and metrics.jsonl; the directory's name is the run's id.
+            let dir = URL(fileURLWithPath: out, isDirectory: true).standardizedFileURL
+            report = try runW2S { try W2SRunDirectory.run(config, name: dir.lastPathComponent, in: dir, log: stderrLine) }
+        } else {
+            report = try WeakToStrong.run(config, log: stderrLine)
         }
-        if let out { try write(report, to: URL(fileURLWithPath: out, isDirectory: true)) }
-        print(json ? try report.jsonText() : report.table())
-    }
-
-    /// `config.json` (the effective config, defaults filled in), `results.json` (the report) and
-    /// `metrics.jsonl` (one line per student evaluation step).
-    func write(_ report: W2SReport, to dir: URL) throws {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(report.config).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
-        try Data(try report.jsonText().utf8).write(to: dir.appendingPathComponent("results.json"), options: .atomic)
-        let line = JSONEncoder()
-        line.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var metrics = Data()
-        for c in report.configurations {
-            for s in c.seeds {
-                for step in s.steps {
-                    let row = W2SMetricsLine(weak: c.weak, strong: c.strong, loss: c.loss, seed: s.seed, step: step)
-                    metrics += try line.encode(row) + Data("\n".utf8)
-                }
-            }
-        }
-        try metrics.write(to: dir.appendingPathComponent("metrics.jsonl"), options: .atomic)
+        if json { print(try report.jsonText()) } else { printW2S(report) }
     }
 }

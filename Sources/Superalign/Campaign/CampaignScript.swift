@@ -1,12 +1,43 @@
 import Foundation
 import LuaHost
 
-/// Loads campaign scripts: a Lua file that returns `campaign{…}` (or a list of them, for a
-/// sweep). The script runs in the plugin sandbox with two more functions: `campaign`, which
-/// marks a table as a campaign, and `read_text`, which reads a file under the script's folder
-/// (nothing else on disk is reachable; no processes).
+/// One experiment a campaign script declares.
+public enum ScriptExperiment: Equatable, Sendable {
+    /// `campaign{…}`: the refinement loop.
+    case campaign(CampaignConfig)
+    /// `w2s{…}`: a weak-to-strong generalization experiment.
+    case w2s(W2SExperiment)
+
+    /// The run directory's name within a sweep: `<name>-seed<seed>` for a campaign, `<name>`
+    /// for a weak-to-strong experiment (which covers several seeds).
+    public var runName: String {
+        switch self {
+        case .campaign(let c): return "\(c.name)-seed\(c.seed)"
+        case .w2s(let e): return e.name
+        }
+    }
+}
+
+/// Loads campaign scripts: a Lua file that returns `campaign{…}` or `w2s{…}`, or a list of
+/// them (a sweep; the two kinds may be mixed). The script runs in the plugin sandbox with three
+/// more functions: `campaign` and `w2s`, which mark a table as a campaign or a weak-to-strong
+/// experiment, and `read_text`, which reads a file under the script's folder (nothing else on
+/// disk is reachable; no processes).
 public enum CampaignScript {
+    /// The campaigns of a script that declares only campaigns; a `w2s{…}` entry is an error
+    /// (use `loadExperiments`).
     public static func load(file url: URL, seedOverride: UInt64? = nil) throws -> [CampaignConfig] {
+        try loadExperiments(file: url, seedOverride: seedOverride).enumerated().map { i, e in
+            guard case .campaign(let c) = e else {
+                throw CampaignError.invalid("\(url.lastPathComponent): entry \(i + 1) is a w2s{...}, not a campaign{...}")
+            }
+            return c
+        }
+    }
+
+    /// Every experiment the script returns, in order. `seedOverride` replaces a campaign's
+    /// seed and a weak-to-strong experiment's seed list (it then runs that one seed).
+    public static func loadExperiments(file url: URL, seedOverride: UInt64? = nil) throws -> [ScriptExperiment] {
         let folder = url.deletingLastPathComponent().standardizedFileURL
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -34,6 +65,11 @@ public enum CampaignScript {
               t.__campaign = true
               return t
             end
+            function w2s(t)
+              if type(t) ~= "table" then error("w2s{...} expects a table", 2) end
+              t.__w2s = true
+              return t
+            end
             """, chunkName: "=(campaign prelude)")
         let results: [LuaValue]
         do {
@@ -44,19 +80,37 @@ public enum CampaignScript {
             throw CampaignError.invalid("\(url.lastPathComponent): \(e)")
         }
         guard let top = results.first, let table = top.table else {
-            throw CampaignError.invalid("\(url.lastPathComponent): the script must return campaign{...} or a list of them")
+            throw CampaignError.invalid("\(url.lastPathComponent): the script must return campaign{...}, w2s{...} or a list of them")
         }
-        let list: [LuaValue] = top["__campaign"] == true ? [top] : table.array
+        let single = top["__campaign"] == true || top["__w2s"] == true
+        let list: [LuaValue] = single ? [top] : table.array
         guard !list.isEmpty else { throw CampaignError.invalid("\(url.lastPathComponent): the script returned no campaign") }
-        return try list.enumerated().map { i, v in
-            guard v["__campaign"] == true else {
-                throw CampaignError.invalid("\(url.lastPathComponent): entry \(i + 1) is not a campaign{...}")
+        let experiments: [ScriptExperiment] = try list.enumerated().map { i, v in
+            let isCampaign = v["__campaign"] == true
+            guard isCampaign || v["__w2s"] == true else {
+                throw CampaignError.invalid("\(url.lastPathComponent): entry \(i + 1) is not a campaign{...} or w2s{...}")
             }
-            var config = try parse(v, where: list.count == 1 ? url.lastPathComponent : "\(url.lastPathComponent) campaign #\(i + 1)",
-                                   folder: folder)
-            if let seedOverride { config.seed = seedOverride }
-            return config
+            let kind = isCampaign ? "campaign" : "w2s"
+            let label = list.count == 1 ? url.lastPathComponent : "\(url.lastPathComponent) \(kind) #\(i + 1)"
+            if isCampaign {
+                var config = try parse(v, where: label, folder: folder)
+                if let seedOverride { config.seed = seedOverride }
+                return .campaign(config)
+            }
+            var experiment = try parseW2S(v, where: label, folder: folder)
+            if let seedOverride { experiment.config.seeds = [seedOverride] }
+            return .w2s(experiment)
         }
+        // Each experiment of a sweep gets its own run directory, named after it.
+        var seen: [String: Int] = [:]
+        for (i, e) in experiments.enumerated() {
+            if let first = seen[e.runName] {
+                throw CampaignError.invalid("\(url.lastPathComponent): entries \(first + 1) and \(i + 1) would share the run "
+                                            + "directory '\(e.runName)'; give them distinct names")
+            }
+            seen[e.runName] = i
+        }
+        return experiments
     }
 
     /// Reads one campaign table; every field is checked and unknown fields are errors.
@@ -145,6 +199,7 @@ struct FieldReader {
     init(value: LuaValue, path: String) {
         var f = value.table?.fields ?? [:]
         f["__campaign"] = nil
+        f["__w2s"] = nil
         fields = f
         self.path = path
     }

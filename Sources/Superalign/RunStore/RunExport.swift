@@ -50,6 +50,36 @@ public enum RunExport {
         }
     }
 
+    /// Lines of the export of a weak-to-strong run (which has no prompt/response items):
+    /// `jsonl` one object per (configuration, seed) with the `W2SSeedResult` fields (`pgr` null
+    /// when undefined) beside `weak`, `strong` and `loss`; `csv` the same without the curve, with
+    /// a header, an undefined value left empty. `sft` and `dpo` are errors that say why.
+    public static func w2sLines(_ report: W2SReport, format: String) throws -> [String] {
+        let results = report.configurations.flatMap { c in c.seeds.map { (c, $0) } }
+        switch format {
+        case "jsonl":
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return try results.map { c, s in
+                String(decoding: try encoder.encode(W2SExportRow(configuration: c, result: s)), as: UTF8.self)
+            }
+        case "csv":
+            func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+            func n(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+            return ["weak,strong,loss,seed,weak_accuracy,w2s_accuracy,strong_ceiling_accuracy,pgr,best_pgr,best_step,"
+                    + "weak_label_accuracy,agreement,agreement_on_weak_errors"]
+                + results.map { c, s in
+                    [q(c.weak), q(c.strong), q(c.loss), "\(s.seed)", n(s.weakAccuracy), n(s.w2sAccuracy), n(s.strongCeilingAccuracy),
+                     n(s.pgr), n(s.bestPGR), s.bestStep.map(String.init) ?? "", n(s.weakLabelAccuracy), n(s.agreement),
+                     n(s.agreementOnWeakErrors)].joined(separator: ",")
+                }
+        case "sft", "dpo":
+            throw CampaignError.invalid("a weak-to-strong run has no prompt/response items to export as \(format); use jsonl or csv")
+        default:
+            throw CampaignError.invalid("unknown export format '\(format)' (jsonl, csv, sft, dpo)")
+        }
+    }
+
     /// The documented `--json` schema of a run:
     /// `{"run", "seed", "baseline": {"clean_accuracy", "ood_accuracy"}, "iterations": [{"iteration",
     /// "clean_accuracy", "ood_accuracy", "attack_success_rate", "critic_accuracy", "critic_precision",
@@ -74,5 +104,22 @@ public enum RunExport {
             ]))
         }
         return try LuaValue.table(LuaTable(fields: doc)).jsonText()
+    }
+}
+
+/// One `jsonl` export line of a weak-to-strong run: the configuration's names, then the
+/// seed's result fields in the same object.
+private struct W2SExportRow: Encodable {
+    let configuration: W2SConfigurationResult
+    let result: W2SSeedResult
+
+    enum CodingKeys: String, CodingKey { case weak, strong, loss }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(configuration.weak, forKey: .weak)
+        try c.encode(configuration.strong, forKey: .strong)
+        try c.encode(configuration.loss, forKey: .loss)
+        try result.encode(to: encoder)   // the same keyed container: one flat object
     }
 }

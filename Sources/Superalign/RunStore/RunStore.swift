@@ -104,20 +104,72 @@ public final class RunStore {
                 t.primaryKey(["iteration", "name"])
             }
         }
+        // Weak-to-strong experiments (`RunStore+W2S.swift`): one row per seed of each
+        // (weak, strong, loss) configuration, and the student's PGR curve. `runs.kind` says
+        // which tables a run fills; stores written before this migration hold campaigns.
+        migrator.registerMigration("v2-w2s") { db in
+            try db.alter(table: "runs") { t in
+                t.add(column: "kind", .text).notNull().defaults(to: RunKind.campaign.rawValue)
+            }
+            try db.create(table: "w2s_results") { t in
+                t.column("weak", .text).notNull()
+                t.column("strong", .text).notNull()
+                t.column("loss", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("weak_accuracy", .double).notNull()
+                t.column("w2s_accuracy", .double).notNull()
+                t.column("strong_ceiling_accuracy", .double).notNull()
+                t.column("pgr", .double)                      // NULL: undefined (ceiling ≤ weak)
+                t.column("best_pgr", .double)
+                t.column("best_step", .integer)
+                t.column("weak_label_accuracy", .double).notNull()
+                t.column("agreement", .double).notNull()
+                t.column("agreement_on_weak_errors", .double)  // NULL: the weak model made no test error
+                t.column("supervisor_size", .integer).notNull()
+                t.column("unlabeled_size", .integer).notNull()
+                t.column("test_size", .integer).notNull()
+                t.primaryKey(["weak", "strong", "loss", "seed"])
+            }
+            try db.create(table: "w2s_steps") { t in
+                t.column("weak", .text).notNull()
+                t.column("strong", .text).notNull()
+                t.column("loss", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("step", .integer).notNull()
+                t.column("test_accuracy", .double).notNull()
+                t.column("pgr", .double)
+                t.primaryKey(["weak", "strong", "loss", "seed", "step"])
+                t.foreignKey(["weak", "strong", "loss", "seed"], references: "w2s_results", onDelete: .cascade)
+            }
+        }
         try migrator.migrate(db)
     }
 
-    /// Records the run's identity; a second call with a different config is refused.
-    public func begin(runID: String, seed: UInt64, configJSON: String) throws {
+    /// Records the run's identity; a second call with a different config (or kind) is refused.
+    public func begin(runID: String, seed: UInt64, configJSON: String, kind: RunKind = .campaign) throws {
         try db.write { db in
-            if let existing = try String.fetchOne(db, sql: "SELECT config FROM runs WHERE id = ?", arguments: [runID]) {
-                guard existing == configJSON else {
+            if let row = try Row.fetchOne(db, sql: "SELECT config, kind FROM runs WHERE id = ?", arguments: [runID]) {
+                guard row["config"] as String == configJSON, row["kind"] as String == kind.rawValue else {
                     throw RunStoreError.mismatch("the run directory holds run '\(runID)' with a different configuration")
                 }
                 return
             }
-            try db.execute(sql: "INSERT INTO runs (id, seed, config) VALUES (?, ?, ?)",
-                           arguments: [runID, Int64(bitPattern: seed), configJSON])
+            if let other = try String.fetchOne(db, sql: "SELECT id FROM runs LIMIT 1") {
+                throw RunStoreError.mismatch("the run directory holds another run ('\(other)'); use a new directory")
+            }
+            try db.execute(sql: "INSERT INTO runs (id, seed, config, kind) VALUES (?, ?, ?, ?)",
+                           arguments: [runID, Int64(bitPattern: seed), configJSON, kind.rawValue])
+        }
+    }
+
+    /// What the run in this store is (nil when the store holds no run yet).
+    public func kind() throws -> RunKind? {
+        try db.read { db in
+            guard let raw = try String.fetchOne(db, sql: "SELECT kind FROM runs LIMIT 1") else { return nil }
+            guard let kind = RunKind(rawValue: raw) else {
+                throw RunStoreError.mismatch("\(url.path): unknown run kind '\(raw)' (written by a newer superalign?)")
+            }
+            return kind
         }
     }
 
@@ -174,6 +226,13 @@ public final class RunStore {
             return try StoredItem.order(Column("iteration"), Column("position")).fetchAll(db)
         }
     }
+}
+
+/// What a run directory holds: a refinement campaign (iterations, items, metrics) or a
+/// weak-to-strong experiment (`w2s_results`, `w2s_steps`).
+public enum RunKind: String, Codable, Sendable {
+    case campaign
+    case w2s
 }
 
 public enum RunStoreError: Error, CustomStringConvertible {

@@ -253,3 +253,44 @@ public struct W2SMetricsLine: Codable, Equatable, Sendable {
         try c.encode(pgr, forKey: .pgr)
     }
 }
+
+/// Which result of an experiment: one seed of one (weak, strong, loss) configuration. The
+/// specs are written as in reports (`W2SModelSpec.description`), the loss by its raw value.
+public struct W2SResultKey: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var weak: String
+    public var strong: String
+    public var loss: String
+    public var seed: UInt64
+
+    public init(weak: String, strong: String, loss: String, seed: UInt64) {
+        self.weak = weak
+        self.strong = strong
+        self.loss = loss
+        self.seed = seed
+    }
+
+    public var description: String { "\(weak) → \(strong) [\(loss)] seed \(seed)" }
+}
+
+/// Sizes of the protocol's three splits for one seed.
+public struct W2SSplitSizes: Codable, Equatable, Sendable {
+    /// Ground truth the weak supervisor trains on.
+    public var supervisor: Int
+    /// What the weak supervisor labels, and the student and the ceiling train on.
+    public var unlabeled: Int
+    /// Held out; every accuracy is measured here.
+    public var test: Int
+
+    public init(supervisor: Int, unlabeled: Int, test: Int) {
+        self.supervisor = supervisor
+        self.unlabeled = unlabeled
+        self.test = test
+    }
+
+    init(_ sizes: [String: Int]) {
+        self.init(supervisor: sizes["supervisor"] ?? 0, unlabeled: sizes["unlabeled"] ?? 0, test: sizes["test"] ?? 0)
+    }
+
+    /// The `W2SReport.splitSizes` form.
+    public var dictionary: [String: Int] { ["supervisor": supervisor, "unlabeled": unlabeled, "test": test] }
+}

@@ -151,19 +151,37 @@ public enum WeakToStrong {
         return try run(config, data: data, log: log)
     }
 
-    /// Runs the experiment on an already loaded data set (`config.task`/`dataPath` are only
-    /// recorded). Empty `weak`/`strong` lists take `W2SConfig.defaultModels(for:)`.
-    public static func run(_ config: W2SConfig, data: W2SDataset, log: ((String) -> Void)? = nil) throws -> W2SReport {
+    /// The config as it will run on `data`: empty `weak`/`strong` lists replaced by
+    /// `W2SConfig.defaultModels(for:)`, every setting checked. Run directories store this form,
+    /// so what a run recorded is what it ran.
+    public static func resolved(_ config: W2SConfig, for data: W2SDataset) throws -> W2SConfig {
         var config = config
         let defaults = W2SConfig.defaultModels(for: data)
         if config.weak.isEmpty { config.weak = defaults.weak }
         if config.strong.isEmpty { config.strong = defaults.strong }
         guard !config.losses.isEmpty, !config.seeds.isEmpty else { throw TaskError.invalidOption("need at least one loss and one seed") }
+        guard Set(config.seeds).count == config.seeds.count else { throw TaskError.invalidOption("seeds must be distinct, got \(config.seeds)") }
         let t = config.training
         guard t.weakSteps > 0, t.strongSteps > 0, t.pretrainSteps >= 0, t.batchSize > 0, t.evalEvery > 0 else {
             throw TaskError.invalidOption("training steps, batch size and eval interval must be positive")
         }
         guard config.testFraction > 0, config.testFraction < 1 else { throw TaskError.invalidOption("test fraction must be in (0, 1)") }
+        return config
+    }
+
+    /// Runs the experiment on an already loaded data set (`config.task`/`dataPath` are only
+    /// recorded). Empty `weak`/`strong` lists take `W2SConfig.defaultModels(for:)`.
+    ///
+    /// - Parameters:
+    ///   - stored: results already computed (a continued run): they are reported as they are
+    ///     and not recomputed. Every draw derives from the seed and the purpose of a model, so
+    ///     the results still to compute are the same as in an uninterrupted run.
+    ///   - onResult: called after every (configuration, seed) with the new result and the
+    ///     split sizes, before the next one starts (the run store commits it there).
+    public static func run(_ config: W2SConfig, data: W2SDataset, stored: [W2SResultKey: W2SSeedResult] = [:],
+                           log: ((String) -> Void)? = nil,
+                           onResult: ((W2SResultKey, W2SSeedResult, W2SSplitSizes) throws -> Void)? = nil) throws -> W2SReport {
+        let config = try resolved(config, for: data)
         let inputs = W2SInputs(data)
         var results: [String: [W2SSeedResult]] = [:]
         var splitSizes: [String: Int] = [:]
@@ -174,7 +192,14 @@ public enum WeakToStrong {
             for weak in config.weak {
                 for strong in config.strong {
                     for loss in config.losses {
+                        let resultKey = W2SResultKey(weak: weak.description, strong: strong.description, loss: loss.rawValue, seed: seed)
+                        if let done = stored[resultKey] {
+                            results[key(weak, strong, loss), default: []].append(done)
+                            log?("seed \(seed) \(weak) → \(strong) [\(loss.rawValue)]: already stored")
+                            continue
+                        }
                         let r = try run.configuration(weak: weak, strong: strong, loss: loss)
+                        try onResult?(resultKey, r, W2SSplitSizes(splits.sizes))
                         results[key(weak, strong, loss), default: []].append(r)
                         log?("seed \(seed) \(weak) → \(strong) [\(loss.rawValue)]: weak \(fmt(r.weakAccuracy)) "
                              + "w2s \(fmt(r.w2sAccuracy)) ceiling \(fmt(r.strongCeilingAccuracy)) PGR \(r.pgr.map(fmt) ?? "undefined")")
