@@ -54,6 +54,8 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Models", "Tensor", "TestSupport"]),
+        // End-to-end: runs the built `superalign` binary (built beside the test bundle).
+        .testTarget(name: "CLITests", dependencies: ["Models", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -43,19 +43,21 @@ public struct LabeledText: Equatable, Sendable {
 public enum JSONLines {
     /// Prompt/completion pairs. Also accepts TRL's language-modelling form `{"text": …}` as an
     /// empty prompt with the text as completion. Extra fields are ignored.
-    public static func promptCompletions(from url: URL) throws -> [PromptCompletion] {
-        try promptCompletions(parsing: read(url), source: url.path)
+    /// With `limits`, a line the model cannot read (a character outside its vocabulary, or
+    /// longer than its context) is an error naming the line and the field.
+    public static func promptCompletions(from url: URL, limits: ModelLimits? = nil) throws -> [PromptCompletion] {
+        try promptCompletions(parsing: read(url), source: url.path, limits: limits)
     }
 
     /// Prompt/completion pairs from JSONL text; `source` names it in errors.
-    public static func promptCompletions(parsing text: String, source: String = "<input>") throws -> [PromptCompletion] {
+    public static func promptCompletions(parsing text: String, source: String = "<input>",
+                                         limits: ModelLimits? = nil) throws -> [PromptCompletion] {
         try objects(text, source: source).map { line, obj in
             func fail(_ d: String) -> ModelsError { .data(path: source, line: line, detail: d) }
-            if obj["prompt"] == nil, obj["completion"] == nil, obj["text"] != nil {
-                return PromptCompletion(prompt: "", completion: try string(obj, "text", fail))
-            }
-            return PromptCompletion(prompt: try string(obj, "prompt", fail),
-                                    completion: try string(obj, "completion", fail))
+            let pair = try promptCompletion(obj, fail)
+            // BOS + prompt + completion + EOS.
+            try limits?.check([("prompt", pair.prompt), ("completion", pair.completion)], extraTokens: 2, fail)
+            return pair
         }
     }
 
@@ -94,15 +96,111 @@ public enum JSONLines {
         }
     }
 
-    /// `{"text":"…","label":int}` records.
-    public static func labeledTexts(from url: URL) throws -> [LabeledText] {
-        try labeledTexts(parsing: read(url), source: url.path)
+    /// `{"text":"…","label":int}` records. With `limits`, a text the model cannot read is an
+    /// error naming the line.
+    public static func labeledTexts(from url: URL, limits: ModelLimits? = nil) throws -> [LabeledText] {
+        try labeledTexts(parsing: read(url), source: url.path, limits: limits)
     }
 
-    public static func labeledTexts(parsing text: String, source: String = "<input>") throws -> [LabeledText] {
+    public static func labeledTexts(parsing text: String, source: String = "<input>",
+                                    limits: ModelLimits? = nil) throws -> [LabeledText] {
         try objects(text, source: source).map { line, obj in
             func fail(_ d: String) -> ModelsError { .data(path: source, line: line, detail: d) }
-            return LabeledText(text: try string(obj, "text", fail), label: try label(obj, fail))
+            let example = try labeledText(obj, fail)
+            try limits?.check([("text", example.text)], extraTokens: 1, fail)  // BOS + text
+            try limits?.check(label: example.label, fail)
+            return example
+        }
+    }
+
+    /// What a GPT data file holds: prompt/completion pairs (SFT) or labelled texts
+    /// (classification).
+    public enum GPTExamples: Equatable, Sendable {
+        case completions([PromptCompletion])
+        case classification([LabeledText])
+
+        /// Number of examples, whichever kind.
+        public var count: Int {
+            switch self {
+            case .completions(let pairs): return pairs.count
+            case .classification(let texts): return texts.count
+            }
+        }
+    }
+
+    /// GPT training or evaluation data, its kind decided by the first record: one with a
+    /// `"label"` field makes the file classification data (`{"text":…,"label":k}` on every
+    /// line), otherwise it is prompt/completion data. A line of the other kind is then an
+    /// error naming its line and the missing field.
+    public static func gptExamples(from url: URL, limits: ModelLimits? = nil) throws -> GPTExamples {
+        try gptExamples(parsing: read(url), source: url.path, limits: limits)
+    }
+
+    public static func gptExamples(parsing text: String, source: String = "<input>",
+                                   limits: ModelLimits? = nil) throws -> GPTExamples {
+        let records = try objects(text, source: source)
+        let isClassification = records.first?.1["label"] != nil
+        if isClassification {
+            return .classification(try records.map { line, obj in
+                func fail(_ d: String) -> ModelsError { .data(path: source, line: line, detail: d) }
+                if obj["label"] == nil {
+                    throw fail("field \"label\" is missing (the first record has one: a file is either text/label or prompt/completion data)")
+                }
+                let example = try labeledText(obj, fail)
+                try limits?.check([("text", example.text)], extraTokens: 1, fail)  // BOS + text
+                try limits?.check(label: example.label, fail)
+                return example
+            })
+        }
+        return .completions(try records.map { line, obj in
+            func fail(_ d: String) -> ModelsError { .data(path: source, line: line, detail: d) }
+            if obj["label"] != nil {
+                throw fail("has a \"label\" but the first record has none: a file is either prompt/completion or text/label data")
+            }
+            let pair = try promptCompletion(obj, fail)
+            try limits?.check([("prompt", pair.prompt), ("completion", pair.completion)], extraTokens: 2, fail)
+            return pair
+        })
+    }
+
+    /// The vocabulary, context length and (for a classifier) class count of a model that will
+    /// read the data.
+    public struct ModelLimits: Sendable {
+        public var tokenizer: CharTokenizer
+        /// Positions the model reads, BOS and EOS included.
+        public var context: Int
+        /// Classes of the classification head: labels must be below it (nil: not checked).
+        public var classes: Int?
+
+        public init(tokenizer: CharTokenizer, context: Int, classes: Int? = nil) {
+            self.tokenizer = tokenizer
+            self.context = context
+            self.classes = classes
+        }
+
+        /// Throws through `fail` when `label` is not a class of the model.
+        func check(label: Int, _ fail: (String) -> ModelsError) throws {
+            if let classes, label >= classes {
+                throw fail("label \(label) is not a class of the model (it has \(classes): 0…\(classes - 1))")
+            }
+        }
+
+        /// Throws through `fail` when a field has a character outside the vocabulary or the
+        /// fields with `extraTokens` special tokens do not fit the context.
+        func check(_ fields: [(name: String, text: String)], extraTokens: Int,
+                   _ fail: (String) -> ModelsError) throws {
+            var tokens = extraTokens
+            for field in fields {
+                for scalar in field.text.unicodeScalars {
+                    guard tokenizer.id(of: scalar) != nil else {
+                        throw fail("field \"\(field.name)\" has the character \(CharTokenizer.describe(scalar)), which is not in the model's vocabulary")
+                    }
+                }
+                tokens += field.text.unicodeScalars.count
+            }
+            guard tokens <= context else {
+                throw fail("needs \(tokens) positions with the special tokens, the model's context is \(context)")
+            }
         }
     }
 
@@ -142,6 +240,19 @@ public enum JSONLines {
             out.append((lineNumber, obj))
         }
         return out
+    }
+
+    /// A `{"prompt","completion"}` record, or TRL's language-modelling `{"text"}` as an empty
+    /// prompt with the text as completion.
+    private static func promptCompletion(_ obj: [String: Any], _ fail: (String) -> ModelsError) throws -> PromptCompletion {
+        if obj["prompt"] == nil, obj["completion"] == nil, obj["text"] != nil {
+            return PromptCompletion(prompt: "", completion: try string(obj, "text", fail))
+        }
+        return PromptCompletion(prompt: try string(obj, "prompt", fail), completion: try string(obj, "completion", fail))
+    }
+
+    private static func labeledText(_ obj: [String: Any], _ fail: (String) -> ModelsError) throws -> LabeledText {
+        LabeledText(text: try string(obj, "text", fail), label: try label(obj, fail))
     }
 
     private static func string(_ obj: [String: Any], _ key: String, _ fail: (String) -> ModelsError) throws -> String {

@@ -1,9 +1,9 @@
 /// Minimal JSON text writing with a stable byte layout (key order as given, no whitespace),
 /// used where files must be byte-identical for identical inputs (checkpoint headers, metadata).
 /// Foundation's `JSONSerialization` does not promise key order or number formatting.
-enum JSONText {
+public enum JSONText {
     /// `s` as a JSON string literal (RFC 8259 escaping; non-ASCII kept as UTF-8).
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -22,12 +22,12 @@ enum JSONText {
     }
 
     /// A JSON object from ordered key/value pairs whose values are already JSON text.
-    static func object(_ pairs: [(String, String)]) -> String {
+    public static func object(_ pairs: [(String, String)]) -> String {
         "{" + pairs.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 
     /// A JSON array of integers.
-    static func ints(_ values: [Int]) -> String {
+    public static func ints(_ values: [Int]) -> String {
         "[" + values.map(String.init).joined(separator: ",") + "]"
     }
 }

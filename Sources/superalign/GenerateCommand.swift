@@ -31,7 +31,12 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let (gpt, tok) = try GPT.load(from: URL(fileURLWithPath: checkpoint))
-        guard let tokenizer = tok else { throw ValidationError("\(checkpoint) has no vocabulary in its metadata") }
+        guard let tokenizer = tok else { throw CLIError("\(checkpoint) has no vocabulary in its metadata") }
+        // A classifier's token head was never trained to predict text: sampling it would print noise.
+        guard gpt.config.classes == 0 else {
+            throw CLIError("\(checkpoint) is a text classifier (\(gpt.config.classes) classes), not a language model: it cannot "
+                           + "generate text. Score labelled texts with `superalign eval \(checkpoint) --data FILE.jsonl`")
+        }
         let list: [String]
         if let prompt {
             list = [prompt]

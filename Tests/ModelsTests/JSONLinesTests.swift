@@ -56,6 +56,51 @@ final class JSONLinesTests: XCTestCase {
         XCTAssertEqual(try JSONLines.labeledTexts(parsing: "{\"text\":\"ab\",\"label\":2}"), [LabeledText(text: "ab", label: 2)])
     }
 
+    func testGPTExamplesTakeTheirKindFromTheFirstRecord() throws {
+        let classification = "{\"text\":\"good\",\"label\":1}\n{\"text\":\"bad\",\"label\":0}\n"
+        XCTAssertEqual(try JSONLines.gptExamples(parsing: classification),
+                       .classification([LabeledText(text: "good", label: 1), LabeledText(text: "bad", label: 0)]))
+        let completions = "{\"prompt\":\"1+1=\",\"completion\":\"2\"}\n{\"text\":\"lm\"}"
+        XCTAssertEqual(try JSONLines.gptExamples(parsing: completions),
+                       .completions([PromptCompletion(prompt: "1+1=", completion: "2"), PromptCompletion(prompt: "", completion: "lm")]))
+        XCTAssertEqual(try JSONLines.gptExamples(parsing: "\n").count, 0)
+
+        let mixed = "{\"text\":\"good\",\"label\":1}\n\n{\"prompt\":\"a\",\"completion\":\"b\"}\n"
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: mixed, source: "mixed.jsonl")) {
+            XCTAssertTrue("\($0)".hasPrefix("mixed.jsonl:3: field \"label\" is missing (the first record has one"), "\($0)")
+        }
+        let labelLater = "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"text\":\"x\",\"label\":0}"
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: labelLater, source: "later.jsonl")) {
+            XCTAssertTrue("\($0)".hasPrefix("later.jsonl:2: has a \"label\" but the first record has none"), "\($0)")
+        }
+        let badLabel = "{\"text\":\"a\",\"label\":1}\n{\"text\":\"b\",\"label\":-1}"
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: badLabel, source: "neg.jsonl")) {
+            XCTAssertEqual("\($0)", "neg.jsonl:2: field \"label\" is not a non-negative integer")
+        }
+    }
+
+    func testModelLimitsNameTheLineTheModelCannotRead() throws {
+        let limits = JSONLines.ModelLimits(tokenizer: CharTokenizer(corpus: ["ab"]), context: 4, classes: 2)
+        XCTAssertEqual(try JSONLines.labeledTexts(parsing: "{\"text\":\"aba\",\"label\":1}", limits: limits),
+                       [LabeledText(text: "aba", label: 1)])
+        XCTAssertThrowsError(try JSONLines.labeledTexts(parsing: "{\"text\":\"ab\",\"label\":0}\n{\"text\":\"ac\",\"label\":0}",
+                                                        source: "v.jsonl", limits: limits)) {
+            XCTAssertEqual("\($0)", "v.jsonl:2: field \"text\" has the character \"c\" (U+63), which is not in the model's vocabulary")
+        }
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: "{\"text\":\"abab\",\"label\":0}", source: "long.jsonl", limits: limits)) {
+            XCTAssertEqual("\($0)", "long.jsonl:1: needs 5 positions with the special tokens, the model's context is 4")
+        }
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: "{\"text\":\"a\",\"label\":2}", source: "l.jsonl", limits: limits)) {
+            XCTAssertEqual("\($0)", "l.jsonl:1: label 2 is not a class of the model (it has 2: 0…1)")
+        }
+        // BOS + prompt + completion + EOS must fit: "a" + "b" needs 4.
+        XCTAssertEqual(try JSONLines.promptCompletions(parsing: "{\"prompt\":\"a\",\"completion\":\"b\"}", limits: limits).count, 1)
+        XCTAssertThrowsError(try JSONLines.promptCompletions(parsing: "{\"prompt\":\"ab\",\"completion\":\"b\"}", source: "p.jsonl",
+                                                             limits: limits)) {
+            XCTAssertEqual("\($0)", "p.jsonl:1: needs 5 positions with the special tokens, the model's context is 4")
+        }
+    }
+
     func testUnreadableFileIsReported() {
         XCTAssertThrowsError(try JSONLines.promptCompletions(from: URL(fileURLWithPath: "/nonexistent/x.jsonl"))) {
             XCTAssertTrue("\($0)".contains("/nonexistent/x.jsonl"), "\($0)")

@@ -55,16 +55,18 @@ final class TrainingTests: XCTestCase {
     }
 
     func testMLPLearnsBlobs() throws {
-        let task = try BuiltinTask(name: "blobs", seed: 0)
+        let (train, test) = try FeatureDatasets.make("blobs", seed: 0)
+        XCTAssertEqual(train.count, 2000)
+        XCTAssertEqual(test.count, 500)
         let mlp = try MLP(config: MLPConfig(widths: [16, 32, 4]), seed: 0)
         let trainer = Trainer(parameters: mlp.parameters, noDecay: mlp.noDecayParameters,
                               options: TrainingOptions(steps: 200, batchSize: 64, learningRate: 3e-3, seed: 0))
-        let report = try trainer.run(exampleCount: task.trainFeatures.count) { tape, idx in
-            let (x, y) = try mlp.batch(idx.map { task.trainFeatures[$0] })
+        let report = try trainer.run(exampleCount: train.count) { tape, idx in
+            let (x, y) = try mlp.batch(idx.map { train[$0] })
             return try mlp.loss(tape, x, labels: y)
         }
         XCTAssertLessThan(report.losses.suffix(10).reduce(0, +) / 10, report.losses.prefix(10).reduce(0, +) / 10)
-        XCTAssertGreaterThan(try mlp.evaluate(task.testFeatures).exactMatch, 0.9)
+        XCTAssertGreaterThan(try mlp.evaluate(test).exactMatch, 0.9)
     }
 
     func testGPTClassificationHeadLearnsWhetherATextContainsALetter() throws {
@@ -89,12 +91,29 @@ final class TrainingTests: XCTestCase {
         let logits = try gpt.classify(tape, batch.ids, lengths: batch.lengths)
         let correct = (0..<heldOut.count).filter { (logits[$0, 1] > logits[$0, 0] ? 1 : 0) == heldOut[$0].label }.count
         XCTAssertGreaterThan(Double(correct) / Double(heldOut.count), 0.9)
+        // The batched evaluation agrees with the arg-max computed here and reports the loss.
+        let evaluation = try gpt.evaluateClassifier(heldOut, tokenizer: tok, batchSize: 7)
+        XCTAssertEqual(evaluation.exactMatch, Double(correct) / Double(heldOut.count), accuracy: 1e-12)
+        XCTAssertEqual(evaluation.count, heldOut.count)
+        XCTAssertLessThan(evaluation.loss, log(2.0), "better than chance")
+    }
+
+    func testClassifierEvaluationRefusesLabelsOutsideTheHeadAndModelsWithoutOne() throws {
+        let tok = CharTokenizer(corpus: ["ab"])
+        let classifier = try GPT(config: GPTConfig(layers: 1, width: 8, heads: 2, context: 4, vocabulary: tok.vocabularySize, classes: 2), seed: 0)
+        XCTAssertThrowsError(try classifier.evaluateClassifier([LabeledText(text: "a", label: 2)], tokenizer: tok)) {
+            XCTAssertTrue("\($0)".contains("label 2, the model has 2 classes"), "\($0)")
+        }
+        let languageModel = try GPT(config: GPTConfig(layers: 1, width: 8, heads: 2, context: 4, vocabulary: tok.vocabularySize), seed: 0)
+        XCTAssertThrowsError(try languageModel.evaluateClassifier([LabeledText(text: "a", label: 0)], tokenizer: tok)) {
+            XCTAssertTrue("\($0)".contains("no classification head"), "\($0)")
+        }
     }
 
     /// The acceptance test: 2-digit addition ("12+34=" → "46") to ≥ 95% exact match on
     /// held-out pairs (never seen in training), greedy decoding, within a CI-sized budget.
     func testTinyGPTLearnsTwoDigitAdditionTo95PercentExactMatch() throws {
-        let task = try BuiltinTask(name: "addition", seed: 0)
+        let task = twoDigitAdditionSplit(seed: 0)
         let tok = CharTokenizer(corpus: task.train.flatMap { [$0.prompt, $0.completion] })
         let config = GPTConfig(layers: 2, width: 64, heads: 4, context: 10, vocabulary: tok.vocabularySize)
         let gpt = try GPT(config: config, seed: 0)
@@ -108,4 +127,13 @@ final class TrainingTests: XCTestCase {
               + "final loss \(report.losses.last!), held-out exact match \(eval.exactMatch) on \(eval.count)")
         XCTAssertGreaterThanOrEqual(eval.exactMatch, 0.95)
     }
+}
+
+/// Every 2-digit addition pair ("12+34=" → "46"), shuffled with `seed`; a tenth held out.
+private func twoDigitAdditionSplit(seed: UInt64) -> (train: [PromptCompletion], test: [PromptCompletion]) {
+    var all: [PromptCompletion] = []
+    for a in 0..<100 { for b in 0..<100 { all.append(PromptCompletion(prompt: "\(a)+\(b)=", completion: "\(a + b)")) } }
+    var rng = RandomGenerator(seed: seed ^ 0x7A5C_0DE5)
+    rng.shuffle(&all)
+    return (Array(all[1000...]), Array(all[..<1000]))
 }
