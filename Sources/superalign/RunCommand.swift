@@ -63,7 +63,9 @@ struct RunCommand: ParsableCommand {
 
 /// Runs a weak-to-strong experiment, turning a failure into a message that says what is kept.
 func runW2S(_ body: () throws -> W2SReport) throws -> W2SReport {
-    do { return try body() } catch {
+    do { return try body() } catch let e as RunStoreError {
+        throw CLIError("\(e)")   // the directory holds something else: nothing ran, nothing to continue
+    } catch {
         throw CLIError("weak-to-strong experiment stopped: \(error)\n(finished results are kept in run.sqlite; "
                        + "rerun the same command or `superalign resume DIR` to continue)")
     }

@@ -4,7 +4,10 @@ import Superalign
 import Tensor
 
 /// `superalign w2s`: the weak-to-strong generalization experiment (PGR). Progress goes to
-/// stderr; the table (or, with `--json`, one JSON document) to stdout.
+/// stderr; the table (or, with `--json`, one JSON document) to stdout. With `--out DIR` the
+/// results also go to a run directory (`W2SRunDirectory`: run.sqlite committed per
+/// configuration and seed), which `superalign status`, `export` and `resume` read. The same
+/// experiment is `w2s{…}` in a campaign script (`superalign run`).
 struct W2SCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "w2s",
@@ -17,7 +20,9 @@ struct W2SCommand: ParsableCommand {
         (self-supervised pretraining first: language modelling for GPTs, an auxiliary task or an
         autoencoder for MLPs). --weak, --strong and --loss may be repeated: every combination runs.
         PGR = (w2s − weak)/(ceiling − weak) on test accuracy; "undef" when the ceiling does not
-        beat the weak model.
+        beat the weak model. --out DIR stores every result in DIR/run.sqlite as soon as it is
+        measured; the same command again (or `superalign resume DIR`) continues an interrupted run.
+        In a campaign script: return w2s{ task = "carry", weak = "mlp:4", strong = "gpt:2x64+pretrain" }.
         Example: superalign w2s --task carry --weak mlp:4 --strong mlp:256,256+pretrain --loss xent --loss logconf --seeds 3
         """
     )

@@ -48,7 +48,12 @@ public enum W2SRunDirectory {
         if let kind = try store.kind(), kind != .w2s {
             throw RunStoreError.mismatch("\(directory.path) holds a \(kind.rawValue) run, not a weak-to-strong experiment; use a new directory")
         }
-        try store.begin(runID: name, seed: resolved.seeds[0], configJSON: String(decoding: recordJSON, as: UTF8.self), kind: .w2s)
+        do {
+            try store.begin(runID: name, seed: resolved.seeds[0], configJSON: String(decoding: recordJSON, as: UTF8.self), kind: .w2s)
+        } catch RunStoreError.mismatch {
+            throw RunStoreError.mismatch("\(directory.path) holds a weak-to-strong run with a different configuration or name; "
+                                         + "use a new directory (or `superalign resume \(directory.path)` to continue that run)")
+        }
         try recordJSON.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
         var stored: [W2SResultKey: W2SSeedResult] = [:]
         for (key, result, _) in try store.w2sResults() { stored[key] = result }

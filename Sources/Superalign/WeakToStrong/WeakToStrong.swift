@@ -37,7 +37,9 @@ public struct W2STraining: Codable, Equatable, Sendable {
     }
 }
 
-/// Everything that defines a weak-to-strong experiment (stored as `config.json` beside results).
+/// Everything that defines a weak-to-strong experiment. A run directory stores it, resolved,
+/// in `config.json` and in its run store (`W2SRunRecord`, `W2SRunDirectory`); `superalign w2s`
+/// builds it from options and `w2s{…}` in a campaign script from fields (`W2SExperiment`).
 public struct W2SConfig: Codable, Equatable, Sendable {
     /// A built-in task (`W2STasks.tasks`) …
     public var task: String?
