@@ -92,6 +92,9 @@ struct TrainCommand: ParsableCommand {
             let (gpt, tokenizer) = try initial ?? (GPT(config: GPTConfig(
                 layers: layers, width: width, heads: heads, context: context ?? dataset.context,
                 vocabulary: dataset.tokenizer.vocabularySize), seed: seed), dataset.tokenizer)
+            guard gpt.config.classes == 0 else {
+                throw CLIError("\(`init`!) is a text classifier (\(gpt.config.classes) classes); a task trains a language model")
+            }
             try trainLanguageModel(gpt, tokenizer, on: dataset.trainPairs, options, outURL, &summary)
             for (prefix, pairs) in [("test", dataset.testPairs), ("ood", dataset.outOfDistributionPairs)] where !pairs.isEmpty {
                 summary += evaluationFields(prefix, try gpt.evaluate(pairs, tokenizer: tokenizer))

@@ -58,6 +58,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("unknown task 'subtraction' (known: addition, multiplication, modular, jsonl)"),
                       unknown.stderr)
         let featureTask = try superalign(common + ["--task", "blobs"])
+        XCTAssertNotEqual(featureTask.status, 0)
         XCTAssertTrue(featureTask.stderr.contains("task blobs is feature data, for an MLP"), featureTask.stderr)
         let notKeyValue = try superalign(common + ["--task", "addition", "--task-option", "digits"])
         XCTAssertTrue(notKeyValue.stderr.contains("--task-option 'digits' is not KEY=VALUE"), notKeyValue.stderr)
@@ -128,6 +129,11 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(badClass.stderr.contains("bad-class.jsonl:1: label 3 is not a class of the model"), badClass.stderr)
         let withTask = try superalign(["eval", checkpoint, "--task", "addition"])
         XCTAssertTrue(withTask.stderr.contains("is a text classifier (3 classes)"), withTask.stderr)
+        let taskFromClassifier = try superalign(["train", "--model", "gpt", "--task", "addition", "--init", checkpoint,
+                                                 "--steps", "1", "--out", path("no.safetensors")])
+        XCTAssertNotEqual(taskFromClassifier.status, 0)
+        XCTAssertTrue(taskFromClassifier.stderr.contains("is a text classifier (3 classes); a task trains a language model"),
+                      taskFromClassifier.stderr)
     }
 
     func testGenerateOnAClassifierCheckpointIsAClearError() throws {
