@@ -30,7 +30,8 @@ let package = Package(
         .target(name: "LuaHost", dependencies: ["CLua"]),
 
         // MARK: Numeric engine (knows nothing of Lua or alignment)
-        .target(name: "Tensor"),
+        .target(name: "CAtomics"),
+        .target(name: "Tensor", dependencies: ["CAtomics"]),
         .target(name: "Models", dependencies: ["Tensor"]),
 
         // MARK: The domain: tasks, plugins' host API, the loop, weak-to-strong, the run store

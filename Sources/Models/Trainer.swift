@@ -72,7 +72,8 @@ public final class Trainer {
     public let options: TrainingOptions
     public let optimizer: AdamW
     private let snapshot: [Tensor]
-    private let tape = Tape()
+    /// The tape every step records on (attach a `TapeProfile` to it to time the ops).
+    public let tape = Tape()
 
     public init(parameters: [Tensor], noDecay: [Tensor] = [], options: TrainingOptions) {
         self.parameters = parameters
@@ -100,6 +101,7 @@ public final class Trainer {
         for step in 0..<options.steps {
             let indices = batches.next()
             tape.reset()
+            tape.profile?.mark()
             let loss = try lossFunction(tape, indices)
             let value = loss.item
             guard value.isFinite else {
@@ -107,12 +109,15 @@ public final class Trainer {
                 restoreLastGood(afterStep: step)
                 throw ModelsError.nonFiniteLoss(step: step + 1, loss: "\(value)")
             }
-            // These weights gave a finite loss: they are the ones to keep if the update breaks them.
-            for (s, p) in zip(snapshot, parameters) { s.data.update(from: p.data, count: p.count) }
             try tape.backward(loss)
+            let profile = tape.profile
+            let t0 = profile == nil ? 0 : TapeProfile.now()
             if let clip = options.gradientClip { try clipGradientNorm(parameters, maxNorm: clip) }
             optimizer.learningRate = schedule.learningRate(at: step)
-            try optimizer.step()
+            // The weights before this update gave a finite loss: the optimizer copies them into
+            // `snapshot` as it reads them, to restore if a later loss is not finite.
+            try optimizer.step(keepingPreviousIn: snapshot)
+            if let profile { profile.charge("trainer: clip + AdamW step (+ keep last good weights)", seconds: TapeProfile.now() - t0) }
             losses.append(value)
             progress?(step + 1, value)
         }

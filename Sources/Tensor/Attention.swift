@@ -229,10 +229,11 @@ public enum AttentionKernels {
     }
 
     /// Backward pass: accumulates (+=) the gradient with respect to `qkv` into `dQKV`, given
-    /// `dOut` (`[B, T, C]`) and the `probs` saved by `forward`.
+    /// `dOut` (`[B, T, C]`) and the `probs` saved by `forward`; `accumulate: false` overwrites
+    /// it instead (every element is written exactly once).
     public static func backward(qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                                 batch: Int, length t: Int, width c: Int, heads h: Int,
-                                dQKV: UnsafeMutablePointer<Float>) {
+                                dQKV: UnsafeMutablePointer<Float>, accumulate: Bool = true) {
         let d = c / h
         let scale = 1 / Float(d).squareRoot()
         let units = batch * h
@@ -273,7 +274,7 @@ public enum AttentionKernels {
                     }
                     // dQ_i += Σ_j dS[i, j] K_j
                     combine4(count: rowsHere, n: d, terms: lenMax, coef: ds + i0 * t, coefRowStride: t, coefStride: 1,
-                             alpha: 1, rows: k, rowStride: rs, out: dq + i0 * rs, outStride: rs, accumulate: true)
+                             alpha: 1, rows: k, rowStride: rs, out: dq + i0 * rs, outStride: rs, accumulate: accumulate)
                     i0 += rowsHere
                 }
                 var j0 = 0
@@ -282,9 +283,9 @@ public enum AttentionKernels {
                     // dK_j += Σ_{i≥j} dS[i, j] Q_i ; dV_j += Σ_{i≥j} P[i, j] dY_i (zeros below the
                     // diagonal let the block's columns share the range i ≥ j0).
                     combine4(count: colsHere, n: d, terms: t - j0, coef: ds + j0 * t + j0, coefRowStride: 1, coefStride: t,
-                             alpha: 1, rows: q + j0 * rs, rowStride: rs, out: dk + j0 * rs, outStride: rs, accumulate: true)
+                             alpha: 1, rows: q + j0 * rs, rowStride: rs, out: dk + j0 * rs, outStride: rs, accumulate: accumulate)
                     combine4(count: colsHere, n: d, terms: t - j0, coef: p + j0 * t + j0, coefRowStride: 1, coefStride: t,
-                             alpha: 1, rows: dy + j0 * c, rowStride: c, out: dv + j0 * rs, outStride: rs, accumulate: true)
+                             alpha: 1, rows: dy + j0 * c, rowStride: c, out: dv + j0 * rs, outStride: rs, accumulate: accumulate)
                     j0 += colsHere
                 }
             }

@@ -100,16 +100,23 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `dx += dy ⊙ gelu′(x)`, `gelu′(x) = Φ(x) + x φ(x)`.
-    public static func geluBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count n: Int) {
+    /// `dx += dy ⊙ gelu′(x)`, `gelu′(x) = Φ(x) + x φ(x)`; with `accumulate: false`,
+    /// `dx = dy ⊙ gelu′(x)` (for a fresh buffer: no zero-fill first).
+    public static func geluBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                    count n: Int, accumulate: Bool = true) {
         chunks(n) { o, len in
             let w = VecF.scalarCount
             let xs = x + o, gs = dy + o, ds = dx + o
             var i = 0
-            while i + w <= len { ds.vstore(madd(gs.vload(i), vgeluDerivative(xs.vload(i)), ds.vload(i)), i); i += w }
+            if accumulate {
+                while i + w <= len { ds.vstore(madd(gs.vload(i), vgeluDerivative(xs.vload(i)), ds.vload(i)), i); i += w }
+            } else {
+                while i + w <= len { ds.vstore(gs.vload(i) * vgeluDerivative(xs.vload(i)), i); i += w }
+            }
             if i < len {
                 let r = len - i
-                let v = madd(vloadPartial(gs + i, r), vgeluDerivative(vloadPartial(xs + i, r)), vloadPartial(ds + i, r))
+                let prior = accumulate ? vloadPartial(ds + i, r) : VecF()
+                let v = madd(vloadPartial(gs + i, r), vgeluDerivative(vloadPartial(xs + i, r)), prior)
                 vstorePartial(v, ds + i, r)
             }
         }
@@ -122,9 +129,24 @@ public enum ElementwiseKernels {
     }
 
     /// `dx += dy · [y > 0]` where `y` is the ReLU output.
-    public static func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func reluBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                    count n: Int, accumulate: Bool = true) {
         chunks(n) { o, len in
-            for i in o..<(o + len) where y[i] > 0 { dx[i] += dy[i] }
+            let w = VecF.scalarCount
+            let ys = y + o, gs = dy + o, ds = dx + o
+            let zero = VecF()
+            var i = 0
+            // Where y ≤ 0 (or NaN) the gradient is 0: select, so no branch per element.
+            while i + w <= len {
+                let pass = gs.vload(i).replacing(with: zero, where: .!(ys.vload(i) .> zero))
+                ds.vstore(accumulate ? ds.vload(i) + pass : pass, i)
+                i += w
+            }
+            while i < len {
+                let pass: Float = ys[i] > 0 ? gs[i] : 0
+                ds[i] = accumulate ? ds[i] + pass : pass
+                i += 1
+            }
         }
     }
 

@@ -41,10 +41,11 @@ public enum LayerNormKernels {
         }
     }
 
-    /// Backward; `dx`, `dWeight`, `dBias` are accumulated into (each may be nil to skip).
+    /// Backward; `dx`, `dWeight`, `dBias` are accumulated into (each may be nil to skip), except
+    /// that `accumulateDx: false` overwrites `dx` (a fresh gradient buffer needs no zero-fill).
     public static func backward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
-                                rows: Int, cols: Int, dx: UnsafeMutablePointer<Float>?,
+                                rows: Int, cols: Int, dx: UnsafeMutablePointer<Float>?, accumulateDx: Bool = true,
                                 dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?) {
         let w = VecF.scalarCount
         if let dx {
@@ -73,13 +74,14 @@ public enum LayerNormKernels {
                     while j + w <= cols {
                         let xh = (xi.vload(j) - muv) * rsv
                         let g = gi.vload(j) * weight.vload(j)
-                        di.vstore(madd(rsv, g - mg - xh * mgx, di.vload(j)), j)
+                        di.vstore(madd(rsv, g - mg - xh * mgx, accumulateDx ? di.vload(j) : VecF()), j)
                         j += w
                     }
                     j = tail
                     while j < cols {
                         let xh = (xi[j] - mean[i]) * rstd[i]
-                        di[j] += rstd[i] * (gi[j] * weight[j] - mg[0] - xh * mgx[0])
+                        let v = rstd[i] * (gi[j] * weight[j] - mg[0] - xh * mgx[0])
+                        di[j] = accumulateDx ? di[j] + v : v
                         j += 1
                     }
                 }

@@ -34,13 +34,13 @@ extension Tape {
             let rows = x.rows
             var gp = g
             if r.i0 != 0, let pre = r.saved0 {
-                gp = Tensor.zerosUnchecked(g.shape)
-                if r.i0 == 1 { ElementwiseKernels.geluBackward(pre.data, g.data, gp.data, count: g.count) }
-                else { ElementwiseKernels.reluBackward(pre.data, g.data, gp.data, count: g.count) }
+                gp = Tensor(uninitialized: g.shape)
+                if r.i0 == 1 { ElementwiseKernels.geluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false) }
+                else { ElementwiseKernels.reluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false) }
             }
-            if let dx = gradient(x) {
+            if let (dx, add) = gradientForWrite(x) {
                 Matmul.gemm(m: rows, n: inDim, k: outDim, a: gp.data, lda: outDim, b: w.data, ldb: inDim,
-                            c: dx.data, ldc: inDim, accumulate: true)
+                            c: dx.data, ldc: inDim, accumulate: add)
             }
             if let dw = gradient(w) {
                 Matmul.gemm(m: outDim, n: inDim, k: rows, a: gp.data, lda: outDim, transposeA: true,
@@ -49,7 +49,10 @@ extension Tape {
             if let db = gradient(r.c) {
                 ReductionKernels.sumColumns(gp.data, rows: rows, cols: outDim, out: db.data, accumulate: true)
             }
-            if let dr = gradient(r.saved1) { ElementwiseKernels.accumulate(g.data, into: dr.data, count: g.count) }
+            if let (dr, add) = gradientForWrite(r.saved1) {
+                if add { ElementwiseKernels.accumulate(g.data, into: dr.data, count: g.count) }
+                else { dr.data.update(from: g.data, count: g.count) }
+            }
 
         case .matmul:
             let a = r.a!, b = r.b!
@@ -179,8 +182,9 @@ extension Tape {
         case .layerNorm:
             let x = r.a!, stats = r.saved0!
             let rows = x.rows
+            let dx = gradientForWrite(x)
             LayerNormKernels.backward(x.data, weight: r.b!.data, mean: stats.data, rstd: stats.data + rows, dOut: g.data,
-                                      rows: rows, cols: x.lastDimension, dx: gradient(x)?.data,
+                                      rows: rows, cols: x.lastDimension, dx: dx?.tensor.data, accumulateDx: dx?.accumulate ?? true,
                                       dWeight: gradient(r.b)?.data, dBias: gradient(r.c)?.data)
 
         case .embedding:
@@ -191,10 +195,11 @@ extension Tape {
             }
 
         case .attention:
-            if let d = gradient(r.a) {
+            if let (d, add) = gradientForWrite(r.a) {
                 let qkv = r.a!
                 AttentionKernels.backward(qkv: qkv.data, probs: r.saved0!.data, dOut: g.data, batch: qkv.shape[0],
-                                          length: qkv.shape[1], width: qkv.shape[2] / 3, heads: r.i0, dQKV: d.data)
+                                          length: qkv.shape[1], width: qkv.shape[2] / 3, heads: r.i0, dQKV: d.data,
+                                          accumulate: add)
             }
 
         case .crossEntropy:

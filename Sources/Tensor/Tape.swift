@@ -78,6 +78,9 @@ public final class Tape {
     /// When false, ops compute results but record nothing (inference, evaluation).
     public var isRecording = true
 
+    /// Per-op timing, when attached (see `TapeProfile`).
+    public var profile: TapeProfile?
+
     public init() {
         records.reserveCapacity(256)
     }
@@ -108,6 +111,7 @@ public final class Tape {
         r.output.requiresGrad = true
         r.output.isLeaf = false
         records.append(r)
+        if let profile { profile.forward(r.profileName) }
     }
 
     /// Registers a user-defined differentiable op whose forward the caller already computed.
@@ -138,6 +142,17 @@ public final class Tape {
         let g = Tensor.zerosUnchecked(t.shape)
         t.grad = g
         return g
+    }
+
+    /// The gradient of `t` for a rule that writes every element of it: a fresh buffer, left
+    /// uninitialized, when `t` has none yet (`accumulate` false: the rule overwrites it, saving
+    /// the zero-fill), else the existing one (`accumulate` true: the rule adds into it).
+    @inline(__always) func gradientForWrite(_ t: Tensor?) -> (tensor: Tensor, accumulate: Bool)? {
+        guard let t, t.requiresGrad else { return nil }
+        if let g = t.grad { return (g, true) }
+        let g = Tensor(uninitialized: t.shape)
+        t.grad = g
+        return (g, false)
     }
 
     /// Back-propagates from `loss`: fills `.grad` of every leaf with `requiresGrad` that the
@@ -175,7 +190,13 @@ public final class Tape {
         for index in records.indices.reversed() {
             let r = records[index]
             guard let gOut = r.output.grad else { continue }
-            try applyRule(r, gOut)
+            if let profile {
+                let t0 = TapeProfile.now()
+                try applyRule(r, gOut)
+                profile.backward(r.profileName, seconds: TapeProfile.now() - t0)
+            } else {
+                try applyRule(r, gOut)
+            }
             if !r.output.isLeaf { r.output.grad = nil }
         }
     }

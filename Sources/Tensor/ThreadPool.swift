@@ -1,3 +1,4 @@
+import CAtomics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,12 +26,23 @@ public final class ThreadPool: @unchecked Sendable {
     /// The pool all kernels use.
     public static let shared = ThreadPool()
 
+    /// How long an idle thread spins before it sleeps, in seconds (environment:
+    /// `SUPERALIGN_SPIN_US`, microseconds; 0 = always sleep). A sleeping thread takes tens of
+    /// microseconds to wake, as long as a small kernel runs, so threads spin through the short
+    /// serial gaps between the kernels of a training step and sleep through longer ones.
+    public static var spinSeconds: Double = {
+        if let env = getenv("SUPERALIGN_SPIN_US"), let us = Double(String(cString: env)), us >= 0 { return us * 1e-6 }
+        return 2e-4
+    }()
+
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var done = pthread_cond_t()
     private var workers: [pthread_t] = []
-    private var generation = 0
-    private var pending = 0
+    /// Job number; written under `mutex`, read by spinning workers without it.
+    private let generation = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    /// Workers still running the current job; the last one to finish brings it to 0.
+    private let pending = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private var participants = 0
     private var tasks = 0
     private var job: ((Int) -> Void)?
@@ -55,6 +67,8 @@ public final class ThreadPool: @unchecked Sendable {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         pthread_cond_init(&done, nil)
+        generation.initialize(to: 0)
+        pending.initialize(to: 0)
         var n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         if let env = getenv("SUPERALIGN_THREADS"), let v = Int(String(cString: env)), v > 0 { n = v }
         requested = max(1, min(n, 64))
@@ -71,7 +85,7 @@ public final class ThreadPool: @unchecked Sendable {
         let index = workers.count + 1
         // The worker must treat jobs posted after this point as new even if it starts late;
         // reading the generation when it starts could skip a job it was counted in.
-        let g = generation
+        let g = generation.pointee
         pthread_mutex_unlock(&mutex)
         let box = Unmanaged.passRetained(Box(self, index, g)).toOpaque()
         var tid = pthread_t()
@@ -97,20 +111,51 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Spins until `ready()` holds or `spinSeconds` pass; returns whether it holds.
+    @inline(__always) private func spin(until ready: () -> Bool) -> Bool {
+        let limit = Self.spinSeconds
+        guard limit > 0 else { return ready() }
+        var start = 0.0
+        var round = 0
+        while !ready() {
+            for _ in 0..<32 { ca_spin_hint() }
+            round += 1
+            if round & 15 == 0 {
+                let now = monotonicSeconds()
+                if start == 0 { start = now } else if now - start > limit { return ready() }
+            }
+        }
+        return true
+    }
+
     private func workerLoop(index: Int, seen start: Int) {
         var seen = start
-        pthread_mutex_lock(&mutex)
         while true {
-            while generation == seen { pthread_cond_wait(&wake, &mutex) }
-            seen = generation
-            guard index < participants, let body = job else { continue }
-            let p = participants, n = tasks
-            pthread_mutex_unlock(&mutex)
-            var t = index
-            while t < n { body(t); t += p }
+            // Spin on the job number, then sleep on the condition variable; the poster changes
+            // the number under the mutex, so a worker that checks it there cannot miss a wake-up.
+            let posted = spin { ca_load_acquire(generation) != seen }
             pthread_mutex_lock(&mutex)
-            pending -= 1
-            if pending == 0 { pthread_cond_signal(&done) }
+            if !posted { while generation.pointee == seen { pthread_cond_wait(&wake, &mutex) } }
+            // Read the job under the mutex: its fields belong to exactly this generation, and
+            // the caller cannot post another before every participant has finished this one.
+            seen = generation.pointee
+            let p = participants, n = tasks
+            // Only participants take a reference: the caller counts only them before it returns.
+            var body = index < p ? job : nil
+            pthread_mutex_unlock(&mutex)
+            guard index < p else { continue }
+            if let run = body {
+                var t = index
+                while t < n { run(t); t += p }
+            }
+            // Drop the reference before reporting: once `pending` reaches 0 the caller's
+            // `withoutActuallyEscaping` checks that no one still holds its closure.
+            body = nil
+            if ca_fetch_add(pending, -1) == 1 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_signal(&done)
+                pthread_mutex_unlock(&mutex)
+            }
         }
     }
 
@@ -131,14 +176,15 @@ public final class ThreadPool: @unchecked Sendable {
             job = escapable
             participants = p
             tasks = n
-            pending = p - 1
-            generation &+= 1
+            ca_store_release(pending, p - 1)
+            ca_store_release(generation, generation.pointee &+ 1)
             pthread_cond_broadcast(&wake)
             pthread_mutex_unlock(&mutex)
             var t = 0
             while t < n { escapable(t); t += p }
+            let finished = spin { ca_load_acquire(pending) == 0 }
             pthread_mutex_lock(&mutex)
-            while pending > 0 { pthread_cond_wait(&done, &mutex) }
+            if !finished { while ca_load_acquire(pending) > 0 { pthread_cond_wait(&done, &mutex) } }
             job = nil
         }
         busy = false
@@ -160,4 +206,11 @@ public final class ThreadPool: @unchecked Sendable {
             if lo < hi { body(lo..<hi) }
         }
     }
+}
+
+/// Seconds on a monotonic clock.
+@inline(__always) func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -24,6 +24,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
     @Option(help: "Comma-separated workloads (gpt, mlp).") var workloads = "gpt,mlp"
     @Option(help: "Timed rounds per measurement.") var rounds = 5
+    @Flag(help: "Also print where a step's time goes, per op and shape (forward and backward ms per step).")
+    var profile = false
 
     func run() throws {
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
@@ -41,8 +43,11 @@ struct BenchTrainCommand: ParsableCommand {
                 // Free the previous workload's pooled buffers first, so each row's peak is its own.
                 BufferPool.shared.trim()
                 PeakMemory.reset()
-                let rates = name == "gpt" ? try Self.gptRates(rounds: rounds) : try Self.mlpRates(rounds: rounds)
+                let opProfile = profile ? TapeProfile() : nil
+                let rates = name == "gpt" ? try Self.gptRates(rounds: rounds, profile: opProfile)
+                    : try Self.mlpRates(rounds: rounds, profile: opProfile)
                 rows.append((name, t, rates.sorted(), PeakMemory.peakMB()))
+                if let opProfile { Self.printProfile(opProfile, title: "\(name), \(t) thread\(t == 1 ? "" : "s")") }
             }
         }
         if json {
@@ -62,7 +67,8 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     /// Steps per second of `rounds` timed runs after one 5-step warm-up.
-    static func measure(parameters: [Tensor], stepsPerRound: Int, rounds: Int, loss: @escaping (Tape) throws -> Tensor) throws -> [Double] {
+    static func measure(parameters: [Tensor], stepsPerRound: Int, rounds: Int, profile: TapeProfile?,
+                        loss: @escaping (Tape) throws -> Tensor) throws -> [Double] {
         // torch.optim.AdamW defaults: weight decay 0.01 on every tensor, betas 0.9/0.999, no clipping.
         func options(_ steps: Int) -> TrainingOptions {
             TrainingOptions(steps: steps, batchSize: 1, learningRate: 3e-4, cosineDecay: false, weightDecay: 0.01,
@@ -70,15 +76,34 @@ struct BenchTrainCommand: ParsableCommand {
         }
         try Trainer(parameters: parameters, options: options(5)).run(exampleCount: 1) { tape, _ in try loss(tape) }
         let trainer = Trainer(parameters: parameters, options: options(stepsPerRound))
+        trainer.tape.profile = profile
         var rates: [Double] = []
         for _ in 0..<rounds {
             let report = try trainer.run(exampleCount: 1) { tape, _ in try loss(tape) }
             rates.append(report.stepsPerSecond)
         }
+        profile.map { $0.steps = stepsPerRound * rounds }
         return rates
     }
 
-    static func gptRates(rounds: Int) throws -> [Double] {
+    /// Per-op milliseconds per step, most expensive first, to stderr (stdout stays one document with --json).
+    static func printProfile(_ profile: TapeProfile, title: String) {
+        let steps = Double(max(profile.steps, 1))
+        var text = "\nprofile: \(title) (ms per step)\n" + "op".padding(toLength: 44, withPad: " ", startingAt: 0)
+            + "   forward  backward     total\n"
+        var fwd = 0.0, bwd = 0.0
+        for row in profile.rows {
+            fwd += row.forwardSeconds; bwd += row.backwardSeconds
+            text += row.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                + String(format: "  %8.3f  %8.3f  %8.3f\n", row.forwardSeconds * 1e3 / steps,
+                         row.backwardSeconds * 1e3 / steps, (row.forwardSeconds + row.backwardSeconds) * 1e3 / steps)
+        }
+        text += "all".padding(toLength: 44, withPad: " ", startingAt: 0)
+            + String(format: "  %8.3f  %8.3f  %8.3f\n", fwd * 1e3 / steps, bwd * 1e3 / steps, (fwd + bwd) * 1e3 / steps)
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func gptRates(rounds: Int, profile: TapeProfile? = nil) throws -> [Double] {
         let (v, t, b) = (16, 32, 64)
         let gpt = try GPT(config: GPTConfig(layers: 4, width: 128, heads: 4, context: t, vocabulary: v), seed: 0)
         var rng = RandomGenerator(seed: 1)
@@ -89,17 +114,17 @@ struct BenchTrainCommand: ParsableCommand {
             y += data[(r * (t + 1) + 1)..<((r + 1) * (t + 1))]
         }
         let inputs = try IndexTensor(shape: [b, t], values: x), targets = try IndexTensor(shape: [b, t], values: y)
-        return try measure(parameters: gpt.parameters, stepsPerRound: 20, rounds: rounds) { tape in
+        return try measure(parameters: gpt.parameters, stepsPerRound: 20, rounds: rounds, profile: profile) { tape in
             try tape.crossEntropy(gpt.logits(tape, inputs), targets: targets)
         }
     }
 
-    static func mlpRates(rounds: Int) throws -> [Double] {
+    static func mlpRates(rounds: Int, profile: TapeProfile? = nil) throws -> [Double] {
         let mlp = try MLP(config: MLPConfig(widths: [784, 256, 256, 10], activation: .relu), seed: 0)
         var rng = RandomGenerator(seed: 2)
         let x = try Tensor.randn([128, 784], using: &rng)
         let y = IndexTensor((0..<128).map { _ in Int32(rng.below(10)) })
-        return try measure(parameters: mlp.parameters, stepsPerRound: 200, rounds: rounds) { tape in
+        return try measure(parameters: mlp.parameters, stepsPerRound: 200, rounds: rounds, profile: profile) { tape in
             try mlp.loss(tape, x, labels: y)
         }
     }

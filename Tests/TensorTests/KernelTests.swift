@@ -1,4 +1,7 @@
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Tensor
 
 /// Accuracy of the vectorized math and behaviour of the thread pool and buffer pool.
@@ -142,6 +145,29 @@ final class ThreadPoolGrowthTests: XCTestCase {
                 pool.run(tasks: 8) { p[$0] += 1 }
             }
             XCTAssertEqual(done, [Int](repeating: 1, count: 8))
+        }
+    }
+
+    func testRunsWithFewerTasksThanThreadsFinishWhetherIdleThreadsSpinOrSleep() {
+        // Threads left out of a run must not hold on to its closure (the caller's
+        // `withoutActuallyEscaping` traps if one does), and nothing may be lost or run twice,
+        // whether idle threads are spinning or asleep when the job is posted.
+        let saved = ThreadPool.spinSeconds
+        defer { ThreadPool.spinSeconds = saved }
+        for spin in [0, 2e-4] {
+            ThreadPool.spinSeconds = spin
+            let pool = ThreadPool()
+            pool.threadCount = 4
+            for round in 0..<400 {
+                let tasks = 2 + round % 3
+                var done = [Int](repeating: 0, count: tasks)
+                done.withUnsafeMutableBufferPointer { d in
+                    let p = d.baseAddress!
+                    pool.run(tasks: tasks) { p[$0] += 1 }
+                }
+                XCTAssertEqual(done, [Int](repeating: 1, count: tasks), "spin \(spin), round \(round)")
+                if round % 100 == 0 { usleep(2_000) }   // let the threads fall asleep now and then
+            }
         }
     }
 }
