@@ -86,7 +86,8 @@ public enum Matmul {
         let nBlocks = (n + ncMax - 1) / ncMax
         let ncStep = ((n + nBlocks - 1) / nBlocks + nr - 1) / nr * nr
         let bCap = BufferPool.roundedCapacity(kcStep * (ncStep + nr))
-        let aCap = BufferPool.roundedCapacity(kcStep * mr)
+        // + one vector: the transposing A packer's last store may run up to 4 floats past the panel.
+        let aCap = BufferPool.roundedCapacity(kcStep * mr + VecF.scalarCount)
         let bPack = BufferPool.shared.acquire(capacity: bCap)
         let aPack = BufferPool.shared.acquire(capacity: aCap)
         defer {

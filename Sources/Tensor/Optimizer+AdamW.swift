@@ -72,30 +72,29 @@ public final class AdamW: Optimizer {
             let keep = previous?[i].data
             let decay: Float = decays[i] ? 1 - learningRate * weightDecay : 1
             ThreadPool.shared.parallelRanges(n, grain: 64, work: n * 8, threshold: 1 << 17) { r in
-                // Sixteen lanes at a time with the same formulas as the scalar tail (so the same
-                // results); the compiler does not vectorize the loop itself because the pointers
-                // might alias. The gradient is zeroed in the same pass: one trip through memory
-                // instead of two, which is what this memory-bound update costs.
-                typealias V = SIMD16<Float>
+                // A vector at a time with the same formulas as the scalar tail; the compiler does
+                // not vectorize the loop itself because the pointers might alias. The gradient is
+                // zeroed in the same pass: one trip through memory instead of two, which is what
+                // this memory-bound update costs. `vsqrt` is within 1 ulp of `squareRoot()`.
+                typealias V = VecF
+                let w = V.scalarCount
                 var j = r.lowerBound
                 let vb1 = V(repeating: b1), vb2 = V(repeating: b2), vdecay = V(repeating: decay)
                 let vEps = V(repeating: eps), vStep = V(repeating: stepSize), vBc2 = V(repeating: bc2Sqrt)
                 let one = V(repeating: 1), zero = V()
-                while j + 16 <= r.upperBound {
-                    let gj = UnsafeRawPointer(g + j).loadUnaligned(as: V.self)
-                    let m0 = UnsafeRawPointer(mp + j).loadUnaligned(as: V.self)
-                    let v0 = UnsafeRawPointer(vp + j).loadUnaligned(as: V.self)
-                    let old = UnsafeRawPointer(theta + j).loadUnaligned(as: V.self)
-                    if let keep { UnsafeMutableRawPointer(keep + j).storeBytes(of: old, as: V.self) }
+                while j + w <= r.upperBound {
+                    let gj = (g + j).vload(), m0 = (mp + j).vload(), v0 = (vp + j).vload()
+                    let old = (theta + j).vload()
+                    keep?.vstore(old, j)
                     let th = old * vdecay
                     let mj = m0 + (one - vb1) * (gj - m0)
                     let vj = vb2 * v0 + (one - vb2) * gj * gj
-                    UnsafeMutableRawPointer(mp + j).storeBytes(of: mj, as: V.self)
-                    UnsafeMutableRawPointer(vp + j).storeBytes(of: vj, as: V.self)
-                    UnsafeMutableRawPointer(g + j).storeBytes(of: zero, as: V.self)
-                    let denom = vj.squareRoot() / vBc2 + vEps
-                    UnsafeMutableRawPointer(theta + j).storeBytes(of: th - vStep * (mj / denom), as: V.self)
-                    j += 16
+                    mp.vstore(mj, j)
+                    vp.vstore(vj, j)
+                    g.vstore(zero, j)
+                    let denom = vsqrt(vj) / vBc2 + vEps
+                    theta.vstore(th - vStep * (mj / denom), j)
+                    j += w
                 }
                 for j in j..<r.upperBound {
                     let gj = g[j]
@@ -106,7 +105,7 @@ public final class AdamW: Optimizer {
                     let vj = b2 * vp[j] + (1 - b2) * gj * gj
                     mp[j] = mj; vp[j] = vj
                     g[j] = 0
-                    let denom = vj.squareRoot() / bc2Sqrt + eps
+                    let denom = vsqrt(VecF(repeating: vj))[0] / bc2Sqrt + eps
                     theta[j] = th - stepSize * (mj / denom)
                 }
             }

@@ -94,6 +94,30 @@ extension UnsafeMutablePointer where Pointee == Float {
     return y.replacing(with: x, where: x .!= x)
 }
 
+/// Vectorized square root without a branch per lane, within 1 ulp of the correctly rounded
+/// result for every finite x ≥ 0 (+∞ stays +∞). `SIMD.squareRoot()` compiles to a scalar
+/// `sqrtf` per lane with an errno check on Linux, which made it most of AdamW's time.
+///
+/// Method: a bit-level estimate of 1/√x, three Newton steps on it, then one Newton step on
+/// √x = x · (1/√x). Inputs outside [2⁻¹⁰⁰, 2¹⁰⁰) are scaled by 2^∓100 first, so subnormals
+/// converge and y² cannot overflow.
+@inline(__always) func vsqrt(_ x: VecF) -> VecF {
+    let tiny = x .< VecF(repeating: 0x1p-100), huge = x .>= VecF(repeating: 0x1p100)
+    let xs = x.replacing(with: x * VecF(repeating: 0x1p100), where: tiny)
+        .replacing(with: x * VecF(repeating: 0x1p-100), where: huge)
+    let half = xs * VecF(repeating: 0.5)
+    var r = floats(VecU(repeating: 0x5F37_5A86) &- (bits(xs) &>> VecU(repeating: 1)))
+    r = r * madd(-half * r, r, VecF(repeating: 1.5))
+    r = r * madd(-half * r, r, VecF(repeating: 1.5))
+    r = r * madd(-half * r, r, VecF(repeating: 1.5))
+    var y = xs * r
+    y = madd(VecF(repeating: 0.5) * r, madd(-y, y, xs), y)
+    y = y.replacing(with: y * VecF(repeating: 0x1p-50), where: tiny)
+        .replacing(with: y * VecF(repeating: 0x1p50), where: huge)
+    // 0 → 0 (the estimate of 1/√0 is finite, so y is exactly 0 already); +∞ and NaN pass through.
+    return y.replacing(with: x, where: .!(x .< VecF(repeating: .infinity)))
+}
+
 /// Vectorized complementary error function `erfc(x)`, relative error < 2e-7 (a Chebyshev fit
 /// of erfc(z)·e^{z²} in t = 1/(1 + z/2), the classic Numerical Recipes form), valid for all x.
 @inline(__always) func verfc(_ x: VecF) -> VecF {

@@ -6,6 +6,26 @@ import Glibc
 
 /// Accuracy of the vectorized math and behaviour of the thread pool and buffer pool.
 final class KernelTests: XCTestCase {
+    func testVectorSquareRootIsWithinOneUlpOfTheCorrectlyRoundedRoot() {
+        // Every exponent (subnormals included), many mantissas, and the special values.
+        var inputs: [Float] = [0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1, 2, 0.25]
+        var rng = RandomGenerator(seed: 7)
+        for e in -149...127 {
+            for _ in 0..<64 { inputs.append(Float(sign: .plus, exponent: e, significand: 1 + rng.uniform())) }
+        }
+        var worst = 0
+        for x in inputs {
+            let got = vsqrt(VecF(repeating: x))[0], want = x.squareRoot()
+            guard got.isFinite, want.isFinite else { XCTFail("sqrt(\(x)) = \(got)"); continue }
+            let ulps = abs(Int(got.bitPattern) - Int(want.bitPattern))
+            worst = max(worst, ulps)
+            if ulps > 1 { XCTFail("sqrt(\(x)): \(got) vs \(want), \(ulps) ulps"); break }
+        }
+        XCTAssertLessThanOrEqual(worst, 1)
+        XCTAssertEqual(vsqrt(VecF(repeating: .infinity))[0], .infinity)
+        XCTAssertTrue(vsqrt(VecF(repeating: .nan))[0].isNaN)
+    }
+
     func testVectorExpIsAccurateOverTheUsefulRange() {
         var worst = 0.0
         var x: Float = -80
