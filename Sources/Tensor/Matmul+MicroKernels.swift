@@ -40,17 +40,26 @@ extension Matmul {
         store1(v1, c + VecF.scalarCount, addC, bias.map { $0 + VecF.scalarCount })
     }
 
-    /// Writes a ragged tile from `tile` (row stride `tileStride`) into C: `mv` rows, `nv` columns.
+    /// Writes a ragged tile from `tile` (row stride `tileStride`) into C: `mv` rows, `nv` columns,
+    /// a vector at a time with a partial vector for the last columns (narrow heads such as
+    /// N = 10 end every tile here, so this must not be a scalar loop).
     @inline(__always)
     static func storeTile(_ tile: UnsafePointer<Float>, tileStride: Int, mv: Int, nv: Int,
                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addC: Bool, _ bias: UnsafePointer<Float>?) {
+        let w = VecF.scalarCount
         for i in 0..<mv {
             let src = tile + i * tileStride, dst = c + i * ldc
-            for j in 0..<nv {
-                var x = src[j]
-                if let bias { x += bias[j] }
-                if addC { x += dst[j] }
-                dst[j] = x
+            var j = 0
+            while j + w <= nv {
+                store1(src.vload(j), dst + j, addC, bias.map { $0 + j })
+                j += w
+            }
+            if j < nv {
+                let r = nv - j
+                var x = vloadPartial(src + j, r)
+                if let bias { x += vloadPartial(bias + j, r) }
+                if addC { x += vloadPartial(dst + j, r) }
+                vstorePartial(x, dst + j, r)
             }
         }
     }

@@ -33,10 +33,14 @@ extension Matmul {
                         for p in 0..<kc { (d + p * pw).vstore(src.vload(), 0); src += ldb }
                     }
                 } else {
+                    // A ragged last panel (e.g. N = 10): whole vectors, then one zero-padded one.
+                    let w = VecF.scalarCount
                     for p in 0..<kc {
                         let row = d + p * pw
-                        for x in 0..<valid { row[x] = src[x] }
-                        for x in valid..<pw { row[x] = 0 }
+                        var x = 0
+                        while x + w <= valid { row.vstore(src.vload(x), x); x += w }
+                        if x < valid { row.vstore(vloadPartial(src + x, valid - x), x); x += w }
+                        while x < pw { row.vstore(VecF(), x); x += w }
                         src += ldb
                     }
                 }

@@ -108,7 +108,9 @@ public enum Matmul {
                 // block has at most four panels to reuse a packed copy (N ≤ 128 with AVX-512:
                 // narrow heads and the width-128 layers, where packing costs as much as a
                 // sizeable share of the multiply; measured 2048×512×128 ≈ 1.5× faster).
-                let direct = ta || nc <= 4 * nr
+                // Not for a single narrow panel (N ≤ one vector): its kernel does 12 multiply-adds
+                // per k, too few to hide the address arithmetic of 12 strided rows.
+                let direct = ta || (nc <= 4 * nr && nc > nrNarrow)
                 var ir = rows.lowerBound
                 while ir < rows.upperBound {
                     let mv = min(mr, rows.upperBound - ir)

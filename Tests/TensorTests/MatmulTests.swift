@@ -24,7 +24,7 @@ final class MatmulTests: XCTestCase {
     func testAllLayoutsMatchDoubleReferenceOnRaggedShapes() throws {
         // Shapes straddle every edge case: below one tile, ragged M and N, narrow N (10, 16),
         // k spanning several blocks, and N just above a wide panel.
-        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (70, 513, 65), (33, 64, 100)]
+        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (128, 256, 10), (50, 37, 3), (70, 513, 65), (33, 64, 100)]
         var seed: UInt64 = 1
         for (m, k, n) in shapes {
             for ta in [false, true] {
