@@ -75,6 +75,50 @@ public enum ElementwiseKernels {
         chunks(n) { o, len in vmap(x + o, out + o, len, vgelu) }
     }
 
+    /// GELU that also keeps Φ(x) in `cdf`, so that backward (`geluBackward(_:cdf:…)`) needs one
+    /// exp per element instead of an erfc and an exp: `out = x · Φ(x)`, `cdf = Φ(x)`.
+    public static func gelu(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                            cdf: UnsafeMutablePointer<Float>, count n: Int) {
+        chunks(n) { o, len in
+            let w = VecF.scalarCount
+            let xs = x + o, os = out + o, cs = cdf + o
+            var i = 0
+            while i + w <= len {
+                let v = xs.vload(i), phi = vnormalCDF(v)
+                cs.vstore(phi, i)
+                os.vstore(v * phi, i)
+                i += w
+            }
+            if i < len {
+                let r = len - i
+                let v = vloadPartial(xs + i, r), phi = vnormalCDF(v)
+                vstorePartial(phi, cs + i, r)
+                vstorePartial(v * phi, os + i, r)
+            }
+        }
+    }
+
+    /// `dx (+)= dy ⊙ gelu′(x)` with Φ(x) saved by `gelu(_:_:cdf:count:)`: the same values as
+    /// `geluBackward(_:_:_:count:accumulate:)`, which recomputes Φ.
+    public static func geluBackward(_ x: UnsafePointer<Float>, cdf: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                    _ dx: UnsafeMutablePointer<Float>, count n: Int, accumulate: Bool = true) {
+        chunks(n) { o, len in
+            let w = VecF.scalarCount
+            let xs = x + o, cs = cdf + o, gs = dy + o, ds = dx + o
+            var i = 0
+            while i + w <= len {
+                let g = gs.vload(i), d = vgeluDerivative(xs.vload(i), cdf: cs.vload(i))
+                ds.vstore(accumulate ? madd(g, d, ds.vload(i)) : g * d, i)
+                i += w
+            }
+            if i < len {
+                let r = len - i
+                let g = vloadPartial(gs + i, r), d = vgeluDerivative(vloadPartial(xs + i, r), cdf: vloadPartial(cs + i, r))
+                vstorePartial(accumulate ? madd(g, d, vloadPartial(ds + i, r)) : g * d, ds + i, r)
+            }
+        }
+    }
+
     /// Fused bias + GELU: `out[r, :] = gelu(x[r, :] + bias)`; also writes the pre-activation
     /// `x + bias` to `pre` when given (what backward needs).
     public static func biasGelu(_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,

@@ -35,7 +35,11 @@ extension Tape {
             var gp = g
             if r.i0 != 0, let pre = r.saved0 {
                 gp = Tensor(uninitialized: g.shape)
-                if r.i0 == 1 { ElementwiseKernels.geluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false) }
+                if r.i0 == 1, let cdf = r.saved2 {
+                    ElementwiseKernels.geluBackward(pre.data, cdf: cdf.data, g.data, gp.data, count: g.count, accumulate: false)
+                } else if r.i0 == 1 {
+                    ElementwiseKernels.geluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false)
+                }
                 else { ElementwiseKernels.reluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false) }
             }
             if let (dx, add) = gradientForWrite(x) {

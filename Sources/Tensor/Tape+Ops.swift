@@ -41,7 +41,8 @@ extension Tape {
         }
         let rows = x.rows
         let out = Tensor(uninitialized: outShape)
-        var pre: Tensor? = nil
+        let recording = shouldRecord(x, weight, bias, residual)
+        var pre: Tensor? = nil, cdf: Tensor? = nil
         if activation == .none {
             if let residual { out.data.update(from: residual.data, count: out.count) }
             Matmul.gemm(m: rows, n: outDim, k: inDim, a: x.data, lda: inDim, b: weight.data, ldb: inDim,
@@ -50,7 +51,12 @@ extension Tape {
             let p = Tensor(uninitialized: outShape)
             Matmul.gemm(m: rows, n: outDim, k: inDim, a: x.data, lda: inDim, b: weight.data, ldb: inDim,
                         transposeB: true, c: p.data, ldc: outDim, bias: bias?.data)
-            if activation == .gelu {
+            if activation == .gelu && recording {
+                // Keep Φ(pre) for backward: it then needs one exp per element, not erfc + exp.
+                let phi = Tensor(uninitialized: outShape)
+                ElementwiseKernels.gelu(p.data, out.data, cdf: phi.data, count: out.count)
+                cdf = phi
+            } else if activation == .gelu {
                 ElementwiseKernels.gelu(p.data, out.data, count: out.count)
             } else {
                 ElementwiseKernels.relu(p.data, out.data, count: out.count)
@@ -58,10 +64,11 @@ extension Tape {
             if let residual { ElementwiseKernels.add(out.data, residual.data, out.data, count: out.count) }
             pre = p
         }
-        if shouldRecord(x, weight, bias, residual) {
+        if recording {
             var r = Record(op: .linear, output: out, a: x, b: weight, c: bias)
             r.saved0 = pre
             r.saved1 = residual
+            r.saved2 = cdf
             r.i0 = activation == .gelu ? 1 : (activation == .relu ? 2 : 0)
             push(r)
         }

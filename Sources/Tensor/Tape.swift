@@ -58,6 +58,7 @@ public final class Tape {
         var c: Tensor? = nil
         var saved0: Tensor? = nil
         var saved1: Tensor? = nil
+        var saved2: Tensor? = nil
         var ids: IndexTensor? = nil
         var i0 = 0, i1 = 0, i2 = 0
         var f0: Float = 0

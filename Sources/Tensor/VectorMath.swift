@@ -145,6 +145,17 @@ extension UnsafeMutablePointer where Pointee == Float {
     VecF(repeating: 0.5) * x * verfc(x * VecF(repeating: -0.707_106_781_186_547_6))
 }
 
+/// Φ(x), the standard normal CDF: `½ erfc(−x/√2)` (GELU is x · Φ(x)).
+@inline(__always) func vnormalCDF(_ x: VecF) -> VecF {
+    VecF(repeating: 0.5) * verfc(x * VecF(repeating: -0.707_106_781_186_547_6))
+}
+
+/// d gelu / dx given Φ(x) already computed: Φ(x) + x · φ(x) (one exp, no erfc).
+@inline(__always) func vgeluDerivative(_ x: VecF, cdf: VecF) -> VecF {
+    let pdf = VecF(repeating: 0.398_942_280_401_432_7) * vexp(VecF(repeating: -0.5) * x * x)
+    return madd(x, pdf, cdf)
+}
+
 /// d gelu / dx = Φ(x) + x · φ(x), φ the standard normal density.
 @inline(__always) func vgeluDerivative(_ x: VecF) -> VecF {
     let cdf = VecF(repeating: 0.5) * verfc(x * VecF(repeating: -0.707_106_781_186_547_6))

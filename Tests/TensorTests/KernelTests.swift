@@ -6,6 +6,24 @@ import Glibc
 
 /// Accuracy of the vectorized math and behaviour of the thread pool and buffer pool.
 final class KernelTests: XCTestCase {
+    func testGeluWithSavedCDFGivesTheSameBitsAsRecomputingIt() {
+        var rng = RandomGenerator(seed: 11)
+        let n = 1000   // not a multiple of the vector width: the tail path too
+        let x = (0..<n).map { _ in 4 * rng.normal() }, dy = (0..<n).map { _ in rng.normal() }
+        var out1 = [Float](repeating: 0, count: n), out2 = out1, cdf = out1
+        var dx1 = (0..<n).map { Float($0) * 1e-3 }, dx2 = dx1, dx3 = out1, dx4 = out1
+        ElementwiseKernels.gelu(x, &out1, count: n)
+        ElementwiseKernels.gelu(x, &out2, cdf: &cdf, count: n)
+        XCTAssertEqual(out1, out2)
+        ElementwiseKernels.geluBackward(x, dy, &dx1, count: n)
+        ElementwiseKernels.geluBackward(x, cdf: cdf, dy, &dx2, count: n)
+        XCTAssertEqual(dx1, dx2)
+        ElementwiseKernels.geluBackward(x, dy, &dx3, count: n, accumulate: false)
+        ElementwiseKernels.geluBackward(x, cdf: cdf, dy, &dx4, count: n, accumulate: false)
+        XCTAssertEqual(dx3, dx4)
+        XCTAssertNotEqual(dx3, [Float](repeating: 0, count: n))
+    }
+
     func testVectorSquareRootIsWithinOneUlpOfTheCorrectlyRoundedRoot() {
         // Every exponent (subnormals included), many mantissas, and the special values.
         var inputs: [Float] = [0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, 1, 2, 0.25]
