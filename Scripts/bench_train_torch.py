@@ -2,16 +2,18 @@
 """The reference training workloads in PyTorch, side by side with `superalign bench train`.
 
 Usage:
-    python3 Scripts/bench_train_torch.py [--threads 1,2] [--binary PATH] [--json]
+    python3 Scripts/bench_train_torch.py [--threads 1,2] [--binary PATH] [--pairs 3] [--json]
 
 Runs, for each thread count, the same two workloads as `superalign bench train`:
   gpt: nanoGPT architecture, vocab 16, context 32, width 128, 4 heads, 4 layers, batch 64,
        exact-erf GELU, tied LM head, biases on, cross-entropy over all positions,
        torch.optim.AdamW(lr=3e-4) (weight decay 0.01, betas 0.9/0.999).
   mlp: 784-256-256-10, ReLU, batch 128, cross-entropy, AdamW lr 3e-4.
-Timing: 5 warm-up steps, then 5 rounds of 20 (gpt) or 200 (mlp) steps; median, min and max
-steps/s. Then it runs the Swift benchmark (release binary; build it with
-`swift build -c release $(bash Scripts/build-flags.sh)`) and prints Swift / PyTorch per row.
+Timing: 5 warm-up steps, then 5 rounds of 20 (gpt) or 200 (mlp) steps; the median round.
+Swift (`superalign bench train`, release binary; build it with
+`swift build -c release $(bash Scripts/build-flags.sh)`) and PyTorch alternate `--pairs` times
+(default 3), and Swift / PyTorch is taken within each pair, because a shared machine's speed
+drifts over minutes; the table shows the median and range over pairs.
 Without torch it says so and exits 0 (nothing to compare).
 """
 import argparse
@@ -103,10 +105,17 @@ def torch_rows(threads):
     return rows
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else 0.5 * (xs[len(xs) // 2 - 1] + xs[len(xs) // 2])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--binary", default=None, help="superalign release binary (default: search .build*/release)")
+    ap.add_argument("--pairs", type=int, default=3,
+                    help="alternate Swift and PyTorch this many times; the ratio is taken within each pair")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
@@ -118,39 +127,52 @@ def main():
             if os.path.exists(candidate):
                 binary = candidate
                 break
-    swift = {}
-    if binary:
-        # Swift first, then PyTorch, in the same run on the same machine.
-        out = subprocess.run([binary, "bench", "train", "--json", "--threads", args.threads],
-                             check=True, capture_output=True, text=True).stdout
-        for row in json.loads(out)["rows"]:
-            swift[(row["workload"], row["threads"])] = row
-    else:
+    if not binary:
         print("no superalign release binary found; showing PyTorch only", file=sys.stderr)
+    # A shared machine changes speed over minutes, so Swift and PyTorch alternate and each
+    # ratio compares measurements taken back to back.
+    keys, torch_runs, swift_runs, ratios = [], {}, {}, {}
+    for _ in range(max(1, args.pairs)):
+        swift = {}
+        if binary:
+            out = subprocess.run([binary, "bench", "train", "--json", "--threads", args.threads],
+                                 check=True, capture_output=True, text=True).stdout
+            for row in json.loads(out)["rows"]:
+                swift[(row["workload"], row["threads"])] = row["steps_per_s"]
+        for t in threads:
+            for row in torch_rows(t):
+                key = (row["workload"], t)
+                if key not in keys:
+                    keys.append(key)
+                torch_runs.setdefault(key, []).append(row["steps_per_s"])
+                if key in swift:
+                    swift_runs.setdefault(key, []).append(swift[key])
+                    ratios.setdefault(key, []).append(swift[key] / row["steps_per_s"])
     table = []
-    for t in threads:
-        for row in torch_rows(t):
-            s = swift.get((row["workload"], t))
-            table.append({
-                "workload": row["workload"], "threads": t,
-                "torch_steps_per_s": row["steps_per_s"], "torch_min": row["min"], "torch_max": row["max"],
-                "swift_steps_per_s": s["steps_per_s"] if s else None,
-                "swift_min": s["steps_per_s_min"] if s else None, "swift_max": s["steps_per_s_max"] if s else None,
-                "ratio": s["steps_per_s"] / row["steps_per_s"] if s else None,
-            })
+    for key in keys:
+        tr, sr, rr = torch_runs[key], swift_runs.get(key, []), ratios.get(key, [])
+        table.append({
+            "workload": key[0], "threads": key[1],
+            "torch_steps_per_s": median(tr), "torch_min": min(tr), "torch_max": max(tr),
+            "swift_steps_per_s": median(sr) if sr else None,
+            "swift_min": min(sr) if sr else None, "swift_max": max(sr) if sr else None,
+            "ratio": median(rr) if rr else None,
+            "ratio_min": min(rr) if rr else None, "ratio_max": max(rr) if rr else None,
+        })
     if args.json:
-        print(json.dumps({"torch": torch.__version__, "rows": table}))
+        print(json.dumps({"torch": torch.__version__, "pairs": args.pairs, "rows": table}))
         return
-    print(f"torch {torch.__version__}; steps/s median [min–max] of 5 rounds")
-    print(f"{'workload':8} {'threads':>7} {'PyTorch':>24} {'Swift':>24} {'Swift/PyTorch':>14}")
+    print(f"torch {torch.__version__}; {args.pairs} alternating pairs, each the median of 5 rounds;"
+          " median [min–max] over pairs")
+    print(f"{'workload':8} {'threads':>7} {'PyTorch steps/s':>24} {'Swift steps/s':>24} {'Swift/PyTorch':>22}")
     for r in table:
         torch_cell = f"{r['torch_steps_per_s']:.1f} [{r['torch_min']:.1f}–{r['torch_max']:.1f}]"
         if r["swift_steps_per_s"] is None:
             swift_cell, ratio = "—", "—"
         else:
             swift_cell = f"{r['swift_steps_per_s']:.1f} [{r['swift_min']:.1f}–{r['swift_max']:.1f}]"
-            ratio = f"{r['ratio']:.2f}×"
-        print(f"{r['workload']:8} {r['threads']:>7} {torch_cell:>24} {swift_cell:>24} {ratio:>14}")
+            ratio = f"{r['ratio']:.2f}× [{r['ratio_min']:.2f}–{r['ratio_max']:.2f}]"
+        print(f"{r['workload']:8} {r['threads']:>7} {torch_cell:>24} {swift_cell:>24} {ratio:>22}")
 
 
 if __name__ == "__main__":
