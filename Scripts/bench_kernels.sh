@@ -2,17 +2,20 @@
 # Matrix-multiply speed of the Swift engine against numpy/OpenBLAS on the same machine, in the
 # same run: builds the release binary with this CPU's flags, runs `superalign bench kernels
 # --json` and Scripts/bench_kernels_numpy.py on identical shapes and thread counts, and prints
-# GFLOP/s (median [min … max] over the repetitions) and the Swift/OpenBLAS ratio of medians.
-#   bash Scripts/bench_kernels.sh [--threads 1,2] [--repeats 7]
-# For numbers worth quoting, run it on an otherwise idle machine.
-# The two sides alternate per thread count so slow drifts in machine load hit both alike.
+# GFLOP/s and the Swift/OpenBLAS ratio.
+#   bash Scripts/bench_kernels.sh [--threads 1,2] [--repeats 7] [--pairs 3]
+# The two sides alternate (Swift, then numpy, per thread count) `--pairs` times, and each ratio
+# is taken within one pair, because a shared machine's speed drifts over minutes. Printed: the
+# median over pairs of each side's median GFLOP/s [min … max over pairs], and the median ratio
+# [min … max]. For numbers worth quoting, run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads="1,2"; repeats=7
+threads="1,2"; repeats=7; pairs=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
+    --pairs) pairs="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -26,29 +29,41 @@ if [ -z "$bin" ]; then
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 IFS=',' read -r -a tlist <<< "$threads"
-for t in "${tlist[@]}"; do
-  "$bin" bench kernels --json --threads "$t" --repeats "$repeats" > "$tmp/swift-$t.json"
-  python3 Scripts/bench_kernels_numpy.py --threads "$t" --repeats "$repeats" > "$tmp/numpy-$t.json"
+for p in $(seq 1 "$pairs"); do
+  for t in "${tlist[@]}"; do
+    "$bin" bench kernels --json --threads "$t" --repeats "$repeats" > "$tmp/swift-$t-$p.json"
+    python3 Scripts/bench_kernels_numpy.py --threads "$t" --repeats "$repeats" > "$tmp/numpy-$t-$p.json"
+  done
 done
 python3 - "$tmp" <<'PY'
-import glob, json, sys
+import glob, json, re, sys
 tmp = sys.argv[1]
-swift, numpy, attn = {}, {}, []
+def med(xs):
+    xs = sorted(xs); n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+swift, numpy, attn, order = {}, {}, {}, []
 for f in sorted(glob.glob(f"{tmp}/swift-*.json")):
+    pair = int(re.search(r"-(\d+)\.json$", f).group(1))
     for r in json.load(open(f))["rows"]:
-        if "gflops" in r: swift[(r["m"], r["k"], r["n"], r["threads"])] = r
-        else: attn.append(r)
+        if "gflops" in r:
+            key = (r["m"], r["k"], r["n"], r["threads"])
+            if key not in order: order.append(key)
+            swift.setdefault(key, {})[pair] = r["gflops"]
+        else:
+            attn.setdefault((r["phase"], r["threads"], r["batch"], r["seq"], r["width"], r["heads"]), []).append(r["ms"])
 for f in sorted(glob.glob(f"{tmp}/numpy-*.json")):
+    pair = int(re.search(r"-(\d+)\.json$", f).group(1))
     for r in json.load(open(f))["rows"]:
-        numpy[(r["m"], r["k"], r["n"], r["threads"])] = r
-fmt = lambda r: f"{r['gflops']:6.1f} [{r['gflops_min']:5.1f} … {r['gflops_max']:5.1f}]"
-print(f"{'m×k×n':<16}{'thr':>4}   {'Swift GFLOP/s':<24}{'OpenBLAS GFLOP/s':<24}{'ratio':>6}")
-for key in sorted(swift, key=lambda k: (k[3], list(swift).index(k))):
-    s = swift[key]; n = numpy.get(key)
+        numpy.setdefault((r["m"], r["k"], r["n"], r["threads"]), {})[pair] = r["gflops"]
+cell = lambda v: f"{med(v):6.1f} [{min(v):5.1f} … {max(v):5.1f}]"
+print(f"{'m×k×n':<16}{'thr':>4}   {'Swift GFLOP/s':<24}{'OpenBLAS GFLOP/s':<24}{'ratio':>22}")
+for key in sorted(order, key=lambda k: (k[3], order.index(k))):
+    s = swift[key]; n = numpy.get(key, {})
+    ratios = [s[p] / n[p] for p in s if p in n]
     shape = f"{key[0]}×{key[1]}×{key[2]}"
-    ratio = f"{s['gflops'] / n['gflops']:6.2f}" if n else "   n/a"
-    print(f"{shape:<16}{key[3]:>4}   {fmt(s):<24}{fmt(n) if n else 'n/a':<24}{ratio}")
-for r in attn:
-    print(f"attention {r['phase']:<17} threads {r['threads']}: {r['ms']:.3f} ms [{r['ms_min']:.3f} … {r['ms_max']:.3f}]"
-          f" (B={r['batch']}, T={r['seq']}, C={r['width']}, heads={r['heads']})")
+    ratio = f"{med(ratios):6.2f} [{min(ratios):.2f} … {max(ratios):.2f}]" if ratios else "   n/a"
+    print(f"{shape:<16}{key[3]:>4}   {cell(list(s.values())):<24}{cell(list(n.values())) if n else 'n/a':<24}{ratio:>22}")
+for (phase, t, b, seq, c, h), ms in attn.items():
+    print(f"attention {phase:<17} threads {t}: {med(ms):.3f} ms [{min(ms):.3f} … {max(ms):.3f}] over pairs"
+          f" (B={b}, T={seq}, C={c}, heads={h})")
 PY
