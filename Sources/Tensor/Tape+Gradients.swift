@@ -35,12 +35,12 @@ extension Tape {
             var gp = g
             if r.i0 != 0, let pre = r.saved0 {
                 gp = Tensor(uninitialized: g.shape)
-                if r.i0 == 1, let cdf = r.saved2 {
-                    ElementwiseKernels.geluBackward(pre.data, cdf: cdf.data, g.data, gp.data, count: g.count, accumulate: false)
-                } else if r.i0 == 1 {
-                    ElementwiseKernels.geluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false)
+                if r.i0 == 1 {
+                    // A recorded GELU linear always saved Φ(pre) (`saved2`).
+                    ElementwiseKernels.geluBackward(pre.data, cdf: r.saved2!.data, g.data, gp.data, count: g.count, accumulate: false)
+                } else {
+                    ElementwiseKernels.reluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false)
                 }
-                else { ElementwiseKernels.reluBackward(pre.data, g.data, gp.data, count: g.count, accumulate: false) }
             }
             if let (dx, add) = gradientForWrite(x) {
                 Matmul.gemm(m: rows, n: inDim, k: outDim, a: gp.data, lda: outDim, b: w.data, ldb: inDim,

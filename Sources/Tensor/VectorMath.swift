@@ -158,9 +158,7 @@ extension UnsafeMutablePointer where Pointee == Float {
 
 /// d gelu / dx = Φ(x) + x · φ(x), φ the standard normal density.
 @inline(__always) func vgeluDerivative(_ x: VecF) -> VecF {
-    let cdf = VecF(repeating: 0.5) * verfc(x * VecF(repeating: -0.707_106_781_186_547_6))
-    let pdf = VecF(repeating: 0.398_942_280_401_432_7) * vexp(VecF(repeating: -0.5) * x * x)
-    return madd(x, pdf, cdf)
+    vgeluDerivative(x, cdf: vnormalCDF(x))
 }
 
 /// Applies a vector function to `n` floats (`dst` may equal `src`); the tail goes through a
