@@ -53,6 +53,14 @@ public enum Matmul {
         let pool = ThreadPool.shared
         let t = min(threads ?? pool.threadCount, pool.threadCount)
         let work = m * n * k
+        #if SUPERALIGN_AVX512
+        if usesNarrowKernel(m: m, n: n, transposeA: transposeA) {
+            gemmNarrow(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, tb: transposeB,
+                       c: c, ldc: ldc, accumulate: accumulate, bias: bias,
+                       parts: t <= 1 || work < parallelThreshold ? 1 : t)
+            return
+        }
+        #endif
         // Split the larger output dimension, in whole register tiles.
         let splitN = n >= m && n >= 2 * nr
         let grain = splitN ? nr : mr

@@ -64,6 +64,52 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    func testNarrowOutputsOfEveryWidthMatchReferenceWithBiasAccumulateAndStrides() throws {
+        // N ≤ 12 with row-major A has its own kernel on AVX-512 builds: cover every width,
+        // m not a multiple of the 8-row block, k not a multiple of 16, both B layouts, and a C
+        // with a row stride wider than N (its extra columns must stay untouched).
+        var seed: UInt64 = 500
+        for n in 1...12 {
+            for (m, k) in [(8, 16), (13, 33), (37, 300), (9, 1)] {
+                for tb in [false, true] {
+                    seed += 1
+                    let ldb = tb ? k + 3 : n + 2, ldc = n + 5
+                    let a = randomTensor([m, k], seed: seed)
+                    let b = randomTensor([tb ? n : k, ldb], seed: seed + 1000)
+                    let bias = randomTensor([n], seed: seed + 2000)
+                    let c = randomTensor([m, ldc], seed: seed + 3000)
+                    let before = c.scalars
+                    Matmul.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: ldb, transposeB: tb,
+                                c: c.data, ldc: ldc, accumulate: true, bias: bias.data)
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            let got = Double(c.data[i * ldc + j])
+                            guard j < n else {
+                                XCTAssertEqual(c.data[i * ldc + j], before[i * ldc + j], "n\(n) m\(m) k\(k) tb\(tb): column \(j) past N changed")
+                                continue
+                            }
+                            var s = Double(before[i * ldc + j]) + Double(bias.data[j])
+                            for p in 0..<k {
+                                s += Double(a.data[i * k + p]) * Double(tb ? b.data[j * ldb + p] : b.data[p * ldb + j])
+                            }
+                            XCTAssertEqual(got, s, accuracy: 1e-4 * Double(k).squareRoot() + 1e-4 * abs(s),
+                                           "n\(n) m\(m) k\(k) tb\(tb) at (\(i), \(j))")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testNarrowOutputsAreBitIdenticalForOneAndTwoThreads() throws {
+        for (m, k, n) in [(4096, 256, 10), (1000, 129, 2), (777, 300, 12)] {
+            let a = randomTensor([m, k], seed: 31), b = randomTensor([n, k], seed: 32)
+            let one = try withThreads(1) { try Matmul.multiply(a, b, transposeB: true).scalars }
+            let two = try withThreads(2) { try Matmul.multiply(a, b, transposeB: true).scalars }
+            XCTAssertEqual(one, two, "\(m)x\(k)x\(n)")
+        }
+    }
+
     func testBatchedMultiplyMatchesPerMatrixMultiply() throws {
         let a = randomTensor([5, 7, 9], seed: 21), b = randomTensor([5, 11, 9], seed: 22)
         let tape = Tape()
