@@ -16,6 +16,24 @@ extension Matmul {
                       pc: Int, kc: Int, jc: Int, nc: Int, into dest: UnsafeMutablePointer<Float>) {
         var d = dest
         var j = 0
+        if !transposed && nc >= 2 * nr {
+            // B is [K, N] and the block spans several wide panels: walk it one k row at a time,
+            // so each row's panels come from one contiguous read. Panel by panel, every k step
+            // would jump a whole row ahead, which the prefetchers do not follow across pages
+            // (packing was 27% of 128×2048×512 with A transposed, B streamed from memory).
+            let full = nc / nr
+            let w = VecF.scalarCount
+            for p in 0..<kc {
+                let src = b + (pc + p) * ldb + jc
+                for q in 0..<full {
+                    let dst = dest + q * kc * nr + p * nr
+                    dst.vstore(src.vload(q * nr), 0)
+                    dst.vstore(src.vload(q * nr + w), w)
+                }
+            }
+            d += full * kc * nr
+            j = full * nr
+        }
         while j < nc {
             let pw = panelWidth(remaining: nc - j)
             let valid = min(pw, nc - j)
@@ -73,6 +91,32 @@ extension Matmul {
             }
             d += kc * pw
             j += pw
+        }
+    }
+
+    /// Panels of a transposed A packed together by `packTransposedAChunk`.
+    static let transposedChunk = 16
+
+    /// Packs rows i0..<i0+rowCount of op(A) for A stored [K, M] (rowCount ≤ 16 panels) into
+    /// consecutive panels `panelStride` apart, each laid out [k][mr] with missing rows zero.
+    /// Walks A one stored k row at a time, so its reads are long and contiguous.
+    static func packTransposedAChunk(_ a: UnsafePointer<Float>, lda: Int, i0: Int, rowCount: Int,
+                                     pc: Int, kc: Int, into d: UnsafeMutablePointer<Float>, panelStride: Int) {
+        let w = VecF.scalarCount
+        let panels = (rowCount + mr - 1) / mr
+        // Panels whose one-vector read per k stays inside the stored row.
+        let full = w >= mr ? min(rowCount / mr, max(0, (lda - i0 - w) / mr + 1)) : 0
+        for p in 0..<kc {
+            let src = a + (pc + p) * lda + i0
+            var q = 0
+            // Each vector store spills w − mr floats into the panel's next k row (rewritten by
+            // the next p) or, for the last k, into the slack at the panel's end.
+            while q < full { (d + q * panelStride + p * mr).vstore((src + q * mr).vload()); q += 1 }
+            while q < panels {
+                let dst = d + q * panelStride + p * mr
+                for r in 0..<mr { dst[r] = q * mr + r < rowCount ? src[q * mr + r] : 0 }
+                q += 1
+            }
         }
     }
 

@@ -20,7 +20,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Repetitions per shape (each long enough to time reliably).")
     var repeats: Int = 7
 
-    @Option(help: "Only these shapes, as MxKxN separated by commas (default: the standard set).")
+    @Option(help: "Only these shapes, as MxKxN separated by commas (default: the standard set); a suffix :tn, :nt or :tt multiplies by a stored transpose of A (first letter) or B (second), as a layer's backward pass does.")
     var shapes: String?
 
     @Flag(help: "Skip the attention benchmark.")
@@ -41,29 +41,35 @@ struct BenchKernelsCommand: ParsableCommand {
         }
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
         guard attentionBatch > 0 else { throw ValidationError("--attention-batch must be positive") }
-        var list = Self.standardShapes
+        var list = Self.standardShapes.map { ($0.0, $0.1, $0.2, false, false) }
         if let shapes {
             list = try shapes.split(separator: ",").map { s in
-                let p = s.split(separator: "x").compactMap { Int($0) }
-                guard p.count == 3, p.allSatisfy({ $0 > 0 }) else { throw ValidationError("bad shape '\(s)', expected MxKxN") }
-                return (p[0], p[1], p[2])
+                let parts = s.split(separator: ":", maxSplits: 1)
+                let p = parts[0].split(separator: "x").compactMap { Int($0) }
+                let layout = parts.count > 1 ? String(parts[1]) : "nn"
+                guard p.count == 3, p.allSatisfy({ $0 > 0 }), ["nn", "tn", "nt", "tt"].contains(layout) else {
+                    throw ValidationError("bad shape '\(s)', expected MxKxN or MxKxN:tn|nt|tt")
+                }
+                return (p[0], p[1], p[2], layout.first == "t", layout.last == "t")
             }
         }
         let saved = ThreadPool.shared.threadCount
         defer { ThreadPool.shared.threadCount = saved }
         var rows: [[String: Any]] = []
         var rng = RandomGenerator(seed: 1)
-        for (m, k, n) in list {
-            let a = try Tensor.randn([m, k], using: &rng), b = try Tensor.randn([k, n], using: &rng)
+        for (m, k, n, ta, tb) in list {
+            let a = try Tensor.randn(ta ? [k, m] : [m, k], using: &rng), b = try Tensor.randn(tb ? [n, k] : [k, n], using: &rng)
             let c = try Tensor.zeros([m, n])
             let flops = 2.0 * Double(m) * Double(n) * Double(k)
             for t in threadCounts {
                 ThreadPool.shared.threadCount = t
                 let times = Self.measure(repeats: repeats, minSeconds: 0.05) {
-                    Matmul.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n)
+                    Matmul.gemm(m: m, n: n, k: k, a: a.data, lda: ta ? m : k, transposeA: ta,
+                                b: b.data, ldb: tb ? k : n, transposeB: tb, c: c.data, ldc: n)
                 }
                 let g = times.map { flops / $0 / 1e9 }.sorted()
-                rows.append(["m": m, "k": k, "n": n, "threads": t, "gflops": g[g.count / 2],
+                rows.append(["m": m, "k": k, "n": n, "layout": (ta ? "t" : "n") + (tb ? "t" : "n"),
+                             "threads": t, "gflops": g[g.count / 2],
                              "gflops_min": g.first!, "gflops_max": g.last!])
             }
         }
@@ -101,7 +107,8 @@ struct BenchKernelsCommand: ParsableCommand {
             print("(attention: B=\(attentionBatch), T=32, C=128, 4 heads; ms per call)")
             for r in rows {
                 if let g = r["gflops"] as? Double {
-                    let shape = "\(r["m"]!)×\(r["k"]!)×\(r["n"]!)"
+                    let layout = r["layout"] as! String
+                    let shape = "\(r["m"]!)×\(r["k"]!)×\(r["n"]!)" + (layout == "nn" ? "" : " \(layout)")
                     print(shape.padding(toLength: 22, withPad: " ", startingAt: 0),
                           String(format: "%7d   %14.1f   [%.1f … %.1f]", r["threads"] as! Int, g,
                                  r["gflops_min"] as! Double, r["gflops_max"] as! Double))

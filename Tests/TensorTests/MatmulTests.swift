@@ -23,8 +23,9 @@ final class MatmulTests: XCTestCase {
 
     func testAllLayoutsMatchDoubleReferenceOnRaggedShapes() throws {
         // Shapes straddle every edge case: below one tile, ragged M and N, narrow N (10, 16),
-        // k spanning several blocks, and N just above a wide panel.
-        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (128, 256, 10), (50, 37, 3), (70, 513, 65), (33, 64, 100)]
+        // k spanning several blocks, N just above a wide panel, and M past one 16-panel chunk
+        // of a transposed A.
+        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (128, 256, 10), (50, 37, 3), (70, 513, 65), (33, 64, 100), (205, 300, 70)]
         var seed: UInt64 = 1
         for (m, k, n) in shapes {
             for ta in [false, true] {
@@ -107,6 +108,13 @@ final class MatmulTests: XCTestCase {
             let one = try withThreads(1) { try Matmul.multiply(a, b, transposeB: true).scalars }
             let two = try withThreads(2) { try Matmul.multiply(a, b, transposeB: true).scalars }
             XCTAssertEqual(one, two, "\(m)x\(k)x\(n)")
+        }
+        // Weight-gradient layout: A stored transposed, k the batch.
+        for (m, k, n) in [(384, 2048, 128), (128, 1000, 512)] {
+            let a = randomTensor([k, m], seed: 13), b = randomTensor([k, n], seed: 14)
+            let one = try withThreads(1) { try Matmul.multiply(a, b, transposeA: true).scalars }
+            let two = try withThreads(2) { try Matmul.multiply(a, b, transposeA: true).scalars }
+            XCTAssertEqual(one, two, "\(m)x\(k)x\(n) tn")
         }
     }
 
