@@ -53,9 +53,15 @@ extension Tape {
             if let db = gradient(r.c) {
                 ReductionKernels.sumColumns(gp.data, rows: rows, cols: outDim, out: db.data, accumulate: true)
             }
-            if let (dr, add) = gradientForWrite(r.saved1) {
-                if add { ElementwiseKernels.accumulate(g.data, into: dr.data, count: g.count) }
-                else { dr.data.update(from: g.data, count: g.count) }
+            if let res = r.saved1, res.requiresGrad {
+                if let dr = res.grad {
+                    ElementwiseKernels.accumulate(g.data, into: dr.data, count: g.count)
+                } else {
+                    // The residual's gradient is g itself: hand the buffer over instead of
+                    // copying it. Nothing reads g after this rule (`backward` drops a recorded
+                    // output's gradient next), so later accumulation into it is safe.
+                    res.grad = g
+                }
             }
 
         case .matmul:

@@ -13,6 +13,26 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testResidualGradientsThroughChainedAndSharedResiduals() throws {
+        // Backward hands a linear's output gradient to a residual that has none yet instead of
+        // copying it (h below: its other use, u = h ⊙ h, is differentiated later and adds into
+        // the handed-over buffer), and adds it when the residual already has one (x: the first
+        // layer's own input, whose gradient that layer wrote just before).
+        for act in [Tape.Activation.none, .gelu] {
+            let x = randomTensor([3, 4], seed: 11, requiresGrad: true)
+            let w1 = randomTensor([4, 4], seed: 12, scale: 0.5, requiresGrad: true)
+            let b1 = randomTensor([4], seed: 13, requiresGrad: true)
+            let w2 = randomTensor([4, 4], seed: 14, scale: 0.5, requiresGrad: true)
+            let b2 = randomTensor([4], seed: 15, requiresGrad: true)
+            try checkGradients([x, w1, b1, w2, b2]) { t in
+                let h = try t.linear(x, w1, b1, activation: act, residual: x)
+                let u = try t.mul(h, h)
+                let y = try t.linear(u, w2, b2, residual: h)
+                return try t.mul(y, x)
+            }
+        }
+    }
+
     func testMatmulInAllLayouts() throws {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = randomTensor(ta ? [4, 3] : [3, 4], seed: 5, requiresGrad: true)
