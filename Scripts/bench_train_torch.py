@@ -15,6 +15,11 @@ Swift (`superalign bench train`, release binary; build it with
 (default 3), and Swift / PyTorch is taken within each pair, because a shared machine's speed
 drifts over minutes; the table shows the median and range over pairs.
 Without torch it says so and exits 0 (nothing to compare).
+
+For gpt it also times the step's matrix multiplies alone in PyTorch (the same shapes, forward
+and backward: four linear layers and the attention products per block, and the LM head) and
+prints that as "matmul-only steps/s": an upper bound for any implementation whose multiplies
+are as fast as PyTorch's BLAS (MKL in the pip wheels), whatever it does with the rest.
 """
 import argparse
 import json
@@ -89,6 +94,35 @@ def rates(model, inputs, targets, loss_fn, steps, rounds=5):
     return sorted(out)
 
 
+def gpt_matmul_only_rate(steps=20, rounds=5):
+    """Steps/s of the gpt step's matrix multiplies alone (forward and backward)."""
+    rows, width = 64 * 32, 128
+    ops = []
+    for (i, o) in [(width, 3 * width), (width, width), (width, 4 * width), (4 * width, width)]:
+        x, w, dy = torch.randn(rows, i), torch.randn(o, i), torch.randn(rows, o)
+        # y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x
+        ops += [lambda x=x, w=w: x @ w.t(), lambda dy=dy, w=w: dy @ w, lambda dy=dy, x=x: dy.t() @ x]
+    q, k = torch.randn(64 * 4, 32, 32), torch.randn(64 * 4, 32, 32)
+    ops += [lambda: torch.bmm(q, k.transpose(1, 2))] * 6   # QKᵀ and PV, then four in backward
+    ops *= 4   # layers
+    x, w, dy = torch.randn(rows, width), torch.randn(16, width), torch.randn(rows, 16)
+    ops += [lambda: x @ w.t(), lambda: dy @ w, lambda: dy.t() @ x]   # tied LM head
+
+    def step():
+        for f in ops:
+            f()
+
+    for _ in range(3):
+        step()
+    out = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        out.append(steps / (time.perf_counter() - start))
+    return sorted(out)[len(out) // 2]
+
+
 def torch_rows(threads):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -97,7 +131,8 @@ def torch_rows(threads):
     data = torch.randint(0, vocab, (64, context + 1))
     r = rates(TinyGPT(), data[:, :context], data[:, 1:],
               lambda logits, y: F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1)), 20)
-    rows.append({"workload": "gpt", "threads": threads, "steps_per_s": r[2], "min": r[0], "max": r[-1]})
+    rows.append({"workload": "gpt", "threads": threads, "steps_per_s": r[2], "min": r[0], "max": r[-1],
+                 "matmul_only_steps_per_s": gpt_matmul_only_rate()})
     x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
     mlp = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
     r = rates(mlp, x, y, F.cross_entropy, 200)
@@ -131,7 +166,7 @@ def main():
         print("no superalign release binary found; showing PyTorch only", file=sys.stderr)
     # A shared machine changes speed over minutes, so Swift and PyTorch alternate and each
     # ratio compares measurements taken back to back.
-    keys, torch_runs, swift_runs, ratios = [], {}, {}, {}
+    keys, torch_runs, swift_runs, ratios, floors = [], {}, {}, {}, {}
     for _ in range(max(1, args.pairs)):
         swift = {}
         if binary:
@@ -145,6 +180,8 @@ def main():
                 if key not in keys:
                     keys.append(key)
                 torch_runs.setdefault(key, []).append(row["steps_per_s"])
+                if "matmul_only_steps_per_s" in row:
+                    floors.setdefault(key, []).append(row["matmul_only_steps_per_s"])
                 if key in swift:
                     swift_runs.setdefault(key, []).append(swift[key])
                     ratios.setdefault(key, []).append(swift[key] / row["steps_per_s"])
@@ -158,6 +195,7 @@ def main():
             "swift_min": min(sr) if sr else None, "swift_max": max(sr) if sr else None,
             "ratio": median(rr) if rr else None,
             "ratio_min": min(rr) if rr else None, "ratio_max": max(rr) if rr else None,
+            "torch_matmul_only_steps_per_s": median(floors[key]) if key in floors else None,
         })
     if args.json:
         print(json.dumps({"torch": torch.__version__, "pairs": args.pairs, "rows": table}))
@@ -173,6 +211,11 @@ def main():
             swift_cell = f"{r['swift_steps_per_s']:.1f} [{r['swift_min']:.1f}–{r['swift_max']:.1f}]"
             ratio = f"{r['ratio']:.2f}× [{r['ratio_min']:.2f}–{r['ratio_max']:.2f}]"
         print(f"{r['workload']:8} {r['threads']:>7} {torch_cell:>24} {swift_cell:>24} {ratio:>22}")
+    for r in table:
+        if r["torch_matmul_only_steps_per_s"]:
+            print(f"{r['workload']} with {r['threads']} thread(s): PyTorch's matrix multiplies alone run at"
+                  f" {r['torch_matmul_only_steps_per_s']:.1f} steps/s (median over pairs); 1.5× PyTorch's"
+                  f" whole step would be {1.5 * r['torch_steps_per_s']:.1f}")
 
 
 if __name__ == "__main__":
