@@ -74,16 +74,9 @@ class TinyGPT(nn.Module):
         return self.lm_head(self.ln_f(x))
 
 
-def rates(model, inputs, targets, loss_fn, steps, rounds=5):
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
-
-    def step():
-        loss = loss_fn(model(inputs), targets)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    for _ in range(5):
+def timed(step, steps, rounds=5, warmup=5):
+    """Sorted steps/s of `rounds` rounds of `steps` calls, after `warmup` calls."""
+    for _ in range(warmup):
         step()
     out = []
     for _ in range(rounds):
@@ -94,7 +87,19 @@ def rates(model, inputs, targets, loss_fn, steps, rounds=5):
     return sorted(out)
 
 
-def gpt_matmul_only_rate(steps=20, rounds=5):
+def rates(model, inputs, targets, loss_fn, steps):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+
+    def step():
+        loss = loss_fn(model(inputs), targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return timed(step, steps)
+
+
+def gpt_matmul_only_rate(steps=20):
     """Steps/s of the gpt step's matrix multiplies alone (forward and backward)."""
     rows, width = 64 * 32, 128
     ops = []
@@ -112,15 +117,7 @@ def gpt_matmul_only_rate(steps=20, rounds=5):
         for f in ops:
             f()
 
-    for _ in range(3):
-        step()
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        out.append(steps / (time.perf_counter() - start))
-    return sorted(out)[len(out) // 2]
+    return timed(step, steps)[2]
 
 
 def torch_rows(threads):
@@ -156,6 +153,9 @@ def main():
     threads = [int(t) for t in args.threads.split(",")]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = args.binary
+    if binary is not None and not os.access(binary, os.X_OK):
+        sys.exit(f"--binary {binary}: no executable file there (build it with"
+                 " `swift build -c release $(bash Scripts/build-flags.sh)`)")
     if binary is None:
         for scratch in (".build", ".build-test"):
             candidate = os.path.join(root, scratch, "release", "superalign")

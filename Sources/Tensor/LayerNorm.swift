@@ -158,21 +158,17 @@ public enum LayerNormKernels {
             add(0, &w0, &b0); add(1, &w1, &b1); add(2, &w2, &b2); add(3, &w3, &b3)
             if vectors > 4 { add(4, &w4, &b4); add(5, &w5, &b5); add(6, &w6, &b6); add(7, &w7, &b7) }
         }
-        if let d = dWeight.map({ $0 + col }) {
-            d.vstore(d.vload(0 * w) + w0, 0 * w); d.vstore(d.vload(1 * w) + w1, 1 * w)
-            d.vstore(d.vload(2 * w) + w2, 2 * w); d.vstore(d.vload(3 * w) + w3, 3 * w)
+        @inline(__always) func addInto(_ out: UnsafeMutablePointer<Float>?, _ s0: VecF, _ s1: VecF, _ s2: VecF, _ s3: VecF,
+                                       _ s4: VecF, _ s5: VecF, _ s6: VecF, _ s7: VecF) {
+            guard let d = out.map({ $0 + col }) else { return }
+            d.vstore(d.vload(0 * w) + s0, 0 * w); d.vstore(d.vload(1 * w) + s1, 1 * w)
+            d.vstore(d.vload(2 * w) + s2, 2 * w); d.vstore(d.vload(3 * w) + s3, 3 * w)
             if vectors > 4 {
-                d.vstore(d.vload(4 * w) + w4, 4 * w); d.vstore(d.vload(5 * w) + w5, 5 * w)
-                d.vstore(d.vload(6 * w) + w6, 6 * w); d.vstore(d.vload(7 * w) + w7, 7 * w)
+                d.vstore(d.vload(4 * w) + s4, 4 * w); d.vstore(d.vload(5 * w) + s5, 5 * w)
+                d.vstore(d.vload(6 * w) + s6, 6 * w); d.vstore(d.vload(7 * w) + s7, 7 * w)
             }
         }
-        if let d = dBias.map({ $0 + col }) {
-            d.vstore(d.vload(0 * w) + b0, 0 * w); d.vstore(d.vload(1 * w) + b1, 1 * w)
-            d.vstore(d.vload(2 * w) + b2, 2 * w); d.vstore(d.vload(3 * w) + b3, 3 * w)
-            if vectors > 4 {
-                d.vstore(d.vload(4 * w) + b4, 4 * w); d.vstore(d.vload(5 * w) + b5, 5 * w)
-                d.vstore(d.vload(6 * w) + b6, 6 * w); d.vstore(d.vload(7 * w) + b7, 7 * w)
-            }
-        }
+        addInto(dWeight, w0, w1, w2, w3, w4, w5, w6, w7)
+        addInto(dBias, b0, b1, b2, b3, b4, b5, b6, b7)
     }
 }
