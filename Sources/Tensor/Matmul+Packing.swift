@@ -99,13 +99,15 @@ extension Matmul {
 
     /// Packs rows i0..<i0+rowCount of op(A) for A stored [K, M] (rowCount ≤ 16 panels) into
     /// consecutive panels `panelStride` apart, each laid out [k][mr] with missing rows zero.
-    /// Walks A one stored k row at a time, so its reads are long and contiguous.
-    static func packTransposedAChunk(_ a: UnsafePointer<Float>, lda: Int, i0: Int, rowCount: Int,
+    /// Walks A one stored k row at a time, so its reads are long and contiguous. `rowEnd` bounds
+    /// the rows of op(A) that exist (≤ M): no read goes past it.
+    static func packTransposedAChunk(_ a: UnsafePointer<Float>, lda: Int, i0: Int, rowCount: Int, rowEnd: Int,
                                      pc: Int, kc: Int, into d: UnsafeMutablePointer<Float>, panelStride: Int) {
         let w = VecF.scalarCount
         let panels = (rowCount + mr - 1) / mr
-        // Panels whose one-vector read per k stays inside the stored row.
-        let full = w >= mr ? min(rowCount / mr, max(0, (lda - i0 - w) / mr + 1)) : 0
+        // Panels whose one-vector read per k (w floats from i0 + q·mr) ends by `rowEnd`.
+        let room = rowEnd - i0 - w
+        let full = w >= mr && room >= 0 ? min(rowCount / mr, room / mr + 1) : 0
         for p in 0..<kc {
             let src = a + (pc + p) * lda + i0
             var q = 0

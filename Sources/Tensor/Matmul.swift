@@ -134,13 +134,13 @@ public enum Matmul {
                     if !inPlace {
                         if ta && direct {
                             // A ragged last panel of an in-place block.
-                            packTransposedAChunk(a, lda: lda, i0: ir, rowCount: mv, pc: pc, kc: kc,
+                            packTransposedAChunk(a, lda: lda, i0: ir, rowCount: mv, rowEnd: rows.upperBound, pc: pc, kc: kc,
                                                  into: aPack, panelStride: panelStride)
                         } else if ta {
                             let slot = (ir - rows.lowerBound) / mr % transposedChunk
                             if slot == 0 {
                                 packTransposedAChunk(a, lda: lda, i0: ir, rowCount: min(transposedChunk * mr, rows.upperBound - ir),
-                                                     pc: pc, kc: kc, into: aPack, panelStride: panelStride)
+                                                     rowEnd: rows.upperBound, pc: pc, kc: kc, into: aPack, panelStride: panelStride)
                             }
                             aPanel = UnsafePointer(aPack + slot * panelStride)
                         } else {

@@ -25,7 +25,7 @@ final class MatmulTests: XCTestCase {
         // Shapes straddle every edge case: below one tile, ragged M and N, narrow N (10, 16),
         // k spanning several blocks, N just above a wide panel, and M past one 16-panel chunk
         // of a transposed A.
-        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (128, 256, 10), (50, 37, 3), (70, 513, 65), (33, 64, 100), (205, 300, 70)]
+        let shapes = [(1, 1, 1), (3, 5, 7), (9, 17, 33), (8, 300, 16), (13, 40, 10), (128, 256, 10), (50, 37, 3), (70, 513, 65), (33, 64, 100), (205, 300, 70), (12, 32, 128)]
         var seed: UInt64 = 1
         for (m, k, n) in shapes {
             for ta in [false, true] {
