@@ -178,6 +178,40 @@ public enum AttentionKernels {
         while j < n { s.vstore(s.vload(j) * inv, j); j += w }
     }
 
+    /// `softmaxInPlace` of four rows `stride` apart, each `n` floats with `n` a multiple of the
+    /// vector width, interleaved: the same operations, in the same order per row.
+    @inline(__always) static func softmax4InPlace(_ s: UnsafeMutablePointer<Float>, stride: Int, _ n: Int) {
+        let w = VecF.scalarCount
+        let r0 = s, r1 = s + stride, r2 = s + 2 * stride, r3 = s + 3 * stride
+        var m0 = VecF(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
+        var j = 0
+        while j < n {
+            let v0 = r0.vload(j), v1 = r1.vload(j), v2 = r2.vload(j), v3 = r3.vload(j)
+            m0 = m0.replacing(with: v0, where: v0 .> m0); m1 = m1.replacing(with: v1, where: v1 .> m1)
+            m2 = m2.replacing(with: v2, where: v2 .> m2); m3 = m3.replacing(with: v3, where: v3 .> m3)
+            j += w
+        }
+        let x0 = VecF(repeating: hmax(m0)), x1 = VecF(repeating: hmax(m1))
+        let x2 = VecF(repeating: hmax(m2)), x3 = VecF(repeating: hmax(m3))
+        var s0 = VecF(), s1 = VecF(), s2 = VecF(), s3 = VecF()
+        j = 0
+        while j < n {
+            let e0 = vexp(r0.vload(j) - x0), e1 = vexp(r1.vload(j) - x1)
+            let e2 = vexp(r2.vload(j) - x2), e3 = vexp(r3.vload(j) - x3)
+            r0.vstore(e0, j); r1.vstore(e1, j); r2.vstore(e2, j); r3.vstore(e3, j)
+            s0 += e0; s1 += e1; s2 += e2; s3 += e3
+            j += w
+        }
+        let i0 = VecF(repeating: 1 / s0.sum()), i1 = VecF(repeating: 1 / s1.sum())
+        let i2 = VecF(repeating: 1 / s2.sum()), i3 = VecF(repeating: 1 / s3.sum())
+        j = 0
+        while j < n {
+            r0.vstore(r0.vload(j) * i0, j); r1.vstore(r1.vload(j) * i1, j)
+            r2.vstore(r2.vload(j) * i2, j); r3.vstore(r3.vload(j) * i3, j)
+            j += w
+        }
+    }
+
     /// `min(t, len rounded up to whole vectors)`: computing to a vector boundary is cheaper than
     /// a scalar tail; the extra (masked) entries are overwritten.
     @inline(__always) static func span(_ len: Int, _ t: Int) -> Int {
@@ -214,7 +248,17 @@ public enum AttentionKernels {
                         // gives exactly 0 there.
                         let srow = pBase + i * t, len = i + 1, sp = span(len, t)
                         if sp > len { (srow + len).update(repeating: -.infinity, count: sp - len) }
-                        softmaxInPlace(srow, sp)
+                    }
+                    let sp = span(lenMax, t)
+                    if rowsHere == 4 && sp == span(i0 + 1, t) && sp % VecF.scalarCount == 0 {
+                        // The block's four rows share one span: interleave their softmaxes,
+                        // whose reductions are otherwise one long dependent chain per row.
+                        softmax4InPlace(pBase + i0 * t, stride: t, sp)
+                    } else {
+                        for i in i0..<lenMax { softmaxInPlace(pBase + i * t, span(i + 1, t)) }
+                    }
+                    for i in i0..<lenMax {
+                        let srow = pBase + i * t, sp = span(i + 1, t)
                         if sp < t { (srow + sp).update(repeating: 0, count: t - sp) }
                     }
                     // Y_i = Σ_j P[i, j] V_j; P is zero above the diagonal, so every row of the

@@ -145,6 +145,39 @@ final class KernelTests: XCTestCase {
 
 import Foundation
 
+final class AttentionForwardTests: XCTestCase {
+    func testForwardMatchesDoubleReferenceForLongSequences() {
+        // T = 37: 4-row blocks whose rows share a 16- or 32-wide span (softmaxed together), a
+        // block straddling no boundary, and a short last block.
+        let (b, t, c, h) = (2, 37, 16, 2)
+        let d = c / h
+        let qkv = randomTensor([b, t, 3 * c], seed: 8)
+        let y = Tensor.zerosUnchecked([b, t, c]), probs = Tensor.zerosUnchecked([b, h, t, t])
+        AttentionKernels.forward(qkv: qkv.data, batch: b, length: t, width: c, heads: h, out: y.data, probs: probs.data)
+        for s in 0..<b {
+            for head in 0..<h {
+                for i in 0..<t {
+                    func at(_ row: Int, _ part: Int, _ e: Int) -> Double {
+                        Double(qkv.data[(s * t + row) * 3 * c + part * c + head * d + e])
+                    }
+                    let scores = (0...i).map { j in (0..<d).map { at(i, 0, $0) * at(j, 1, $0) }.reduce(0, +) / Double(d).squareRoot() }
+                    let mx = scores.max()!
+                    let ex = scores.map { Foundation.exp($0 - mx) }
+                    let z = ex.reduce(0, +)
+                    for j in 0..<t {
+                        let p = Double(probs.data[((s * h + head) * t + i) * t + j])
+                        XCTAssertEqual(p, j <= i ? ex[j] / z : 0, accuracy: 1e-6, "P[\(s), \(head), \(i), \(j)]")
+                    }
+                    for e in 0..<d {
+                        let ref = (0...i).map { ex[$0] / z * at($0, 2, e) }.reduce(0, +)
+                        XCTAssertEqual(Double(y.data[(s * t + i) * c + head * d + e]), ref, accuracy: 1e-5, "Y[\(s), \(i), \(head)·\(e)]")
+                    }
+                }
+            }
+        }
+    }
+}
+
 final class AttentionDecodeTests: XCTestCase {
     func testCachedDecodeStepMatchesLastRowOfFullForward() {
         let (b, t, c, h, capacity) = (3, 7, 12, 3, 10)
