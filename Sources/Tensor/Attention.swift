@@ -245,9 +245,10 @@ public enum AttentionKernels {
                              accumulate: false)
                     for i in i0..<lenMax {
                         // Softmax over j ≤ i on whole vectors: masked entries are -inf, so exp
-                        // gives exactly 0 there.
+                        // gives exactly 0 there; past the span (untouched by the softmax) P is 0.
                         let srow = pBase + i * t, len = i + 1, sp = span(len, t)
                         if sp > len { (srow + len).update(repeating: -.infinity, count: sp - len) }
+                        if sp < t { (srow + sp).update(repeating: 0, count: t - sp) }
                     }
                     let sp = span(lenMax, t)
                     if rowsHere == 4 && sp == span(i0 + 1, t) && sp % VecF.scalarCount == 0 {
@@ -256,10 +257,6 @@ public enum AttentionKernels {
                         softmax4InPlace(pBase + i0 * t, stride: t, sp)
                     } else {
                         for i in i0..<lenMax { softmaxInPlace(pBase + i * t, span(i + 1, t)) }
-                    }
-                    for i in i0..<lenMax {
-                        let srow = pBase + i * t, sp = span(i + 1, t)
-                        if sp < t { (srow + sp).update(repeating: 0, count: t - sp) }
                     }
                     // Y_i = Σ_j P[i, j] V_j; P is zero above the diagonal, so every row of the
                     // block can run over the block's longest prefix.

@@ -122,15 +122,16 @@ extension Matmul {
         }
     }
 
-    /// Packs op(A)[i0..<i0+mv, pc..<pc+kc] into one panel laid out [k][mr], zero-padding rows.
+    /// Packs A[i0..<i0+mv, pc..<pc+kc] for row-major A ([M, K]) into one panel laid out
+    /// [k][mr], zero-padding rows. (A stored transposed goes through `packTransposedAChunk`.)
     @inline(__always)
-    static func packA(_ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
+    static func packA(_ a: UnsafePointer<Float>, lda: Int,
                       i0: Int, mv: Int, pc: Int, kc: Int, into d: UnsafeMutablePointer<Float>) {
         let mr = Matmul.mr
-        if !transposed && transposeBlocks && mv == mr {
-            // A is [M, K]: transpose 16-column blocks of the mr rows in registers. Each output
-            // k row holds mr < 16 floats, so each 16-lane store spills into the next k row,
-            // which the next store overwrites (the buffer has a vector of slack for the last).
+        if transposeBlocks && mv == mr {
+            // Transpose 16-column blocks of the mr rows in registers. Each output k row holds
+            // mr < 16 floats, so each 16-lane store spills into the next k row, which the next
+            // store overwrites (the buffer has a vector of slack for the last).
             let rows = a + i0 * lda + pc
             var p = 0
             while p + 16 <= kc {
@@ -143,28 +144,11 @@ extension Matmul {
             }
             return
         }
-        if !transposed {
-            // A is [M, K]: read each row contiguously, scatter with stride mr.
-            for r in 0..<mv {
-                let src = a + (i0 + r) * lda + pc
-                var o = r
-                for p in 0..<kc { d[o] = src[p]; o += mr }
-            }
-        } else {
-            // A is stored [K, M]: the mr values for one k are contiguous.
-            if mv == mr {
-                for p in 0..<kc {
-                    let src = a + (pc + p) * lda + i0
-                    let row = d + p * mr
-                    for r in 0..<mr { row[r] = src[r] }
-                }
-                return
-            }
-            for p in 0..<kc {
-                let src = a + (pc + p) * lda + i0
-                let row = d + p * mr
-                for r in 0..<mv { row[r] = src[r] }
-            }
+        // Read each row contiguously, scatter with stride mr.
+        for r in 0..<mv {
+            let src = a + (i0 + r) * lda + pc
+            var o = r
+            for p in 0..<kc { d[o] = src[p]; o += mr }
         }
         if mv < mr {
             for p in 0..<kc { for r in mv..<mr { d[p * mr + r] = 0 } }

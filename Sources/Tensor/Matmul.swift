@@ -132,19 +132,18 @@ public enum Matmul {
                     let inPlace = direct && mv == mr
                     var aPanel = UnsafePointer(aPack)
                     if !inPlace {
-                        if ta && direct {
-                            // A ragged last panel of an in-place block.
-                            packTransposedAChunk(a, lda: lda, i0: ir, rowCount: mv, rowEnd: rows.upperBound, pc: pc, kc: kc,
-                                                 into: aPack, panelStride: panelStride)
-                        } else if ta {
-                            let slot = (ir - rows.lowerBound) / mr % transposedChunk
+                        if ta {
+                            // An in-place block packs only its ragged last panel; the others pack
+                            // `transposedChunk` panels per pass and use them in turn.
+                            let slot = direct ? 0 : (ir - rows.lowerBound) / mr % transposedChunk
                             if slot == 0 {
-                                packTransposedAChunk(a, lda: lda, i0: ir, rowCount: min(transposedChunk * mr, rows.upperBound - ir),
-                                                     rowEnd: rows.upperBound, pc: pc, kc: kc, into: aPack, panelStride: panelStride)
+                                let count = direct ? mv : min(transposedChunk * mr, rows.upperBound - ir)
+                                packTransposedAChunk(a, lda: lda, i0: ir, rowCount: count, rowEnd: rows.upperBound,
+                                                     pc: pc, kc: kc, into: aPack, panelStride: panelStride)
                             }
                             aPanel = UnsafePointer(aPack + slot * panelStride)
                         } else {
-                            packA(a, lda: lda, transposed: ta, i0: ir, mv: mv, pc: pc, kc: kc, into: aPack)
+                            packA(a, lda: lda, i0: ir, mv: mv, pc: pc, kc: kc, into: aPack)
                         }
                     }
                     let aBase = ta ? a + pc * lda + ir : a + ir * lda + pc
