@@ -8,6 +8,9 @@
 # is taken within one pair, because a shared machine's speed drifts over minutes. Printed: the
 # median over pairs of each side's median GFLOP/s [min … max over pairs], and the median ratio
 # [min … max]. For numbers worth quoting, run it on an otherwise idle machine.
+# numpy runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so OpenBLAS picks its own kernels
+# for this CPU; the table's first lines say which (through threadpoolctl, when installed) and
+# which -target-cpu the Swift side was built for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="1,2"; repeats=7; pairs=3
@@ -19,7 +22,8 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-read -r -a flags <<< "$(bash Scripts/build-flags.sh)"
+flag_line=$(bash Scripts/build-flags.sh)   # its own line, so that an error stops here
+read -r -a flags <<< "$flag_line"
 lock=(); if command -v flock >/dev/null; then lock=(flock /tmp/swift-build.lock); fi
 # SUPERALIGN_BIN=path skips the build (e.g. a binary already built with the same flags).
 bin="${SUPERALIGN_BIN:-}"
@@ -32,9 +36,17 @@ IFS=',' read -r -a tlist <<< "$threads"
 for p in $(seq 1 "$pairs"); do
   for t in "${tlist[@]}"; do
     "$bin" bench kernels --json --threads "$t" --repeats "$repeats" > "$tmp/swift-$t-$p.json"
-    python3 Scripts/bench_kernels_numpy.py --threads "$t" --repeats "$repeats" > "$tmp/numpy-$t-$p.json"
+    # Unset for numpy only: OPENBLAS_CORETYPE=Haswell (a safety setting for old OpenBLAS builds)
+    # would hold OpenBLAS to its AVX2 kernels on an AVX-512 machine, an unfair baseline.
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+      python3 Scripts/bench_kernels_numpy.py --threads "$t" --repeats "$repeats" > "$tmp/numpy-$t-$p.json"
   done
 done
+if [ -n "${SUPERALIGN_BIN:-}" ]; then
+  echo "Swift: $bin (SUPERALIGN_BIN; build-flags.sh here says: $flag_line)"
+else
+  echo "Swift built with: $flag_line"
+fi
 python3 - "$tmp" <<'PY'
 import glob, json, re, sys
 tmp = sys.argv[1]
@@ -51,9 +63,15 @@ for f in sorted(glob.glob(f"{tmp}/swift-*.json")):
             swift.setdefault(key, {})[pair] = r["gflops"]
         else:
             attn.setdefault((r["phase"], r["threads"], r["batch"], r["seq"], r["width"], r["heads"]), []).append(r["ms"])
+blas = None
 for f in sorted(glob.glob(f"{tmp}/numpy-*.json")):
     pair = int(re.search(r"-(\d+)\.json$", f).group(1))
-    for r in json.load(open(f))["rows"]:
+    doc = json.load(open(f))
+    if blas is None:
+        blas = doc.get("blas", [])
+        for line in blas:
+            print(f"numpy BLAS: {line}")
+    for r in doc["rows"]:
         numpy.setdefault((r["m"], r["k"], r["n"], r["threads"]), {})[pair] = r["gflops"]
 cell = lambda v: f"{med(v):6.1f} [{min(v):5.1f} … {max(v):5.1f}]"
 print(f"{'m×k×n':<16}{'thr':>4}   {'Swift GFLOP/s':<24}{'OpenBLAS GFLOP/s':<24}{'ratio':>22}")

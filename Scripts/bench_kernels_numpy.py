@@ -2,12 +2,20 @@
 """numpy (OpenBLAS) side of `Scripts/bench_kernels.sh`: GFLOP/s of the same matrix shapes.
 
 Usage: python3 Scripts/bench_kernels_numpy.py [--threads 1,2] [--repeats 7] [--shapes 512x512x512,...]
-Prints one JSON document {"rows": [{"m","k","n","threads","gflops","gflops_min","gflops_max"}, ...]}.
+       python3 Scripts/bench_kernels_numpy.py --blas-info
+Prints one JSON document {"rows": [{"m","k","n","threads","gflops","gflops_min","gflops_max"}, ...],
+"blas": [lines]}; "blas" (and --blas-info, which measures nothing) says which BLAS numpy runs and,
+for OpenBLAS, which kernel set it picked for this CPU ("architecture", e.g. SkylakeX or Zen), as
+threadpoolctl reports it, or that threadpoolctl is not installed.
 
 Thread counts: with threadpoolctl installed it limits OpenBLAS in-process; otherwise each thread
 count runs in a child process started with OPENBLAS_NUM_THREADS set (OpenBLAS reads it once at
 load). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the child's environment so
-OpenBLAS picks its own kernels for this CPU.
+OpenBLAS picks its own kernels for this CPU. In-process (with threadpoolctl) they cannot be
+removed once OpenBLAS is loaded, so run it with them unset, as Scripts/bench_kernels.sh does:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Scripts/bench_kernels_numpy.py
+(OPENBLAS_CORETYPE=Haswell, a safety setting for old OpenBLAS builds, holds an AVX-512 machine to
+OpenBLAS's AVX2 kernels; an unfair baseline.) It warns on stderr when they are set.
 """
 import json
 import os
@@ -20,7 +28,7 @@ STANDARD = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 128, 38
 
 
 def parse(argv):
-    opts = {"threads": [1, 2], "repeats": 7, "shapes": STANDARD, "child": False}
+    opts = {"threads": [1, 2], "repeats": 7, "shapes": STANDARD, "child": False, "blas_info": False}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -32,8 +40,38 @@ def parse(argv):
             opts["shapes"] = [tuple(int(v) for v in s.split("x")) for s in argv[i + 1].split(",")]; i += 1
         elif a == "--child":
             opts["child"] = True
+        elif a == "--blas-info":
+            opts["blas_info"] = True
+        elif a in ("-h", "--help"):
+            print(__doc__.strip())
+            sys.exit(0)
+        else:
+            sys.exit(f"unknown option {a} (see --help)")
         i += 1
     return opts
+
+
+FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_info():
+    """Lines saying which BLAS library numpy runs and, for OpenBLAS, which kernels it picked."""
+    import numpy  # noqa: F401  (loads the BLAS library that threadpoolctl inspects)
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        # Then the measurements run in child processes without FORCING's variables.
+        return ["threadpoolctl is not installed (pip install threadpoolctl): cannot tell which"
+                " BLAS library and kernels numpy uses"]
+    lines = [f"{var}={os.environ[var]} is set: it overrides OpenBLAS's own choice for this CPU"
+             for var in FORCING if var in os.environ]
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not libs:
+        lines.append("threadpoolctl finds no BLAS library loaded by numpy")
+    for i in libs:
+        lines.append(f"{i.get('internal_api')} {i.get('version')}, kernels: {i.get('architecture') or 'n/a'},"
+                     f" threads: {i.get('num_threads')} ({i.get('filepath')})")
+    return lines
 
 
 def measure(shapes, threads, repeats, min_seconds=0.05):
@@ -66,11 +104,20 @@ def main():
     if opts["child"]:
         print(json.dumps(measure(opts["shapes"], opts["threads"][0], opts["repeats"])))
         return
+    if opts["blas_info"]:
+        print("\n".join(f"numpy BLAS: {line}" for line in blas_info()))
+        return
+    blas = blas_info()
     rows = []
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
+    forced = [v for v in FORCING if v in os.environ]
+    if threadpool_limits is not None and forced:
+        print(f"bench_kernels_numpy: warning: {', '.join(f'{v}={os.environ[v]}' for v in forced)} set:"
+              " OpenBLAS runs the kernels it names, not its own choice for this CPU; run with"
+              f" `env {' '.join('-u ' + v for v in FORCING)} python3 ...` for a fair baseline", file=sys.stderr)
     for t in opts["threads"]:
         if threadpool_limits is not None:
             with threadpool_limits(limits=t, user_api="blas"):
@@ -83,7 +130,7 @@ def main():
                               str(opts["repeats"]), "--shapes", shapes], env=env, check=True,
                              capture_output=True, text=True).stdout
         rows += json.loads(out)
-    print(json.dumps({"benchmark": "numpy-kernels", "rows": rows}))
+    print(json.dumps({"benchmark": "numpy-kernels", "blas": blas, "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,14 @@ Swift (`superalign bench train`, release binary; build it with
 drifts over minutes; the table shows the median and range over pairs.
 Without torch it says so and exits 0 (nothing to compare).
 
+Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so that a BLAS library that reads them
+(OpenBLAS: numpy's, and PyTorch's on arm64) picks its own kernels for this CPU:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 Scripts/bench_train_torch.py
+(OPENBLAS_CORETYPE=Haswell, a safety setting for old OpenBLAS builds, holds an AVX-512 machine to
+AVX2 kernels: an unfair baseline.) It warns when they are set, and prints first the threading
+and BLAS libraries loaded in the process as threadpoolctl reports them (for OpenBLAS, the kernel
+set it picked: "architecture"), or that threadpoolctl is not installed.
+
 For gpt it also times the step's matrix multiplies alone in PyTorch (the same shapes, forward
 and backward: four linear layers and the attention products per block, and the LM head) and
 prints that as "matmul-only steps/s": an upper bound for any implementation whose multiplies
@@ -72,6 +80,29 @@ class TinyGPT(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.lm_head(self.ln_f(x))
+
+
+FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_info():
+    """Lines naming the BLAS and threading libraries loaded (after `import torch`), from threadpoolctl."""
+    lines = [f"{var}={os.environ[var]} is set: it overrides OpenBLAS's own choice for this CPU"
+             " (run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for a fair baseline)"
+             for var in FORCING if var in os.environ]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return lines + ["threadpoolctl is not installed (pip install threadpoolctl): cannot tell which"
+                        " BLAS library and kernels PyTorch uses"]
+    libs = threadpool_info()
+    if not libs:
+        lines.append("threadpoolctl finds no BLAS or OpenMP library loaded")
+    for i in libs:
+        kernels = f", kernels: {i['architecture']}" if i.get("architecture") else ""
+        lines.append(f"{i.get('user_api')}: {i.get('internal_api')} {i.get('version')}{kernels},"
+                     f" threads: {i.get('num_threads')} ({i.get('filepath')})")
+    return lines
 
 
 def timed(step, steps, rounds=5, warmup=5):
@@ -151,6 +182,12 @@ def main():
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
+    blas = blas_info()
+    if any(v in os.environ for v in FORCING):
+        print(f"bench_train_torch: warning: {blas[0]}", file=sys.stderr)
+    if not args.json:
+        for line in blas:
+            print(f"BLAS: {line}")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = args.binary
     if binary is not None and not os.access(binary, os.X_OK):
@@ -198,7 +235,7 @@ def main():
             "torch_matmul_only_steps_per_s": median(floors[key]) if key in floors else None,
         })
     if args.json:
-        print(json.dumps({"torch": torch.__version__, "pairs": args.pairs, "rows": table}))
+        print(json.dumps({"torch": torch.__version__, "blas": blas, "pairs": args.pairs, "rows": table}))
         return
     print(f"torch {torch.__version__}; {args.pairs} alternating pairs, each the median of 5 rounds;"
           " median [min–max] over pairs")

@@ -1,6 +1,10 @@
 -- Carry-chain attacker (addition): builds operands whose digit pairs sum to 9 or more, so the
 -- carry runs through as many positions as possible. Long carry chains are the classic failure
--- of small arithmetic learners: each digit depends on every digit to its right.
+-- of small arithmetic learners: each digit depends on every digit to its right. The chain length
+-- is read from the task's features (`sa.task.problem(prompt).features.longest_carry_chain`), so
+-- no answer is needed; the attacker returns prompts only.
+-- Blind spot: only addition-shaped prompts ("a+b="); on other tasks `sa.task.problem` refuses
+-- them and the attacker proposes nothing useful. Failures without carries are not searched.
 return {
   kind = "attacker",
   name = "carry_chain",
@@ -10,8 +14,8 @@ return {
   propose = function(self, _, n)
     local digits = tonumber(sa.task.options().digits) or 2
     local want = math.min(self.params.min_chain, digits)
-    local queries, tries = {}, 0
-    while #queries < n and tries < 50 * n do
+    local prompts, tries = {}, 0
+    while #prompts < n and tries < 50 * n do
       tries = tries + 1
       local width = sa.rng.int(math.max(1, want), digits)
       local a, b = 0, 0
@@ -27,10 +31,9 @@ return {
       end
       a, b = math.tointeger(a), math.tointeger(b)
       local p = a and b and sa.task.problem(("%d+%d="):format(a, b))
-      if p and p.features.longest_carry_chain >= want then
-        queries[#queries + 1] = { prompt = p.prompt, answer = p.answer }
-      end
+      local chain = p and p.features and p.features.longest_carry_chain
+      if chain and chain >= want then prompts[#prompts + 1] = p.prompt end
     end
-    return queries
+    return prompts
   end,
 }

@@ -19,7 +19,7 @@ public struct PluginKind: Sendable, Equatable {
     public static let all: [PluginKind] = [
         PluginKind(name: "attacker", required: ["propose"], optional: ["observe"]),
         PluginKind(name: "critic", required: ["score"], optional: ["score_batch"]),
-        PluginKind(name: "oversight", required: ["decide"]),
+        PluginKind(name: "oversight", required: ["decide"], optional: ["decide_batch"]),
     ]
 }
 
@@ -37,6 +37,10 @@ public final class Plugin {
     public let state: LuaState
     /// Registry reference to the plugin's table (`self` in its functions).
     private let tableRef: Int32
+    /// Set by `hideFields`: table arguments (and the tables listed in them) get the metatable
+    /// that turns reading a hidden field into an error.
+    private var hidesFields = false
+    static let hiddenMetatableKey = "superalign.hidden_fields"
 
     /// Options for loading.
     public struct Options {
@@ -211,7 +215,10 @@ public final class Plugin {
                               message: "the plugin has no function '\(function)'", file: file)
         }
         lua_rotate(L, -2, 1) // function, self
-        for a in args { state.push(a) }
+        for a in args {
+            state.push(a)
+            if hidesFields, case .table(let t) = a { guardTable(at: lua_gettop(L), listed: t.array.count) }
+        }
         let n: Int32
         do {
             n = try state.protectedCall(base: base, nargs: Int32(args.count) + 1, nanoseconds: state.callNanoseconds,
@@ -230,6 +237,53 @@ public final class Plugin {
 }
 
 extension Plugin {
+    /// Makes reading any of `fields` on a record passed to this plugin an error with the given
+    /// message (absent fields only: a field the host does pass, such as a declared critic's
+    /// `reference`, reads normally). Records are the table arguments of `call` and the tables
+    /// in their list part (a batch of items). `getmetatable` on them returns false.
+    ///
+    /// ```swift
+    /// try critic.hideFields(["answer": "item.answer is hidden: …"])
+    /// ```
+    public func hideFields(_ fields: [String: String]) throws {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        let source = """
+            local messages = ...
+            return { __metatable = false, __index = function(_, key)
+              local message = messages[key]
+              if message then error(message, 2) end
+            end }
+            """
+        let status = source.withCString { sa_loadbuffer(L, $0, strlen($0), "=(hidden fields)", "t") }
+        guard status == LUA_OK else {
+            throw PluginError(plugin: name, phase: .load, kind: .runtime, message: "cannot build the hidden-field guard", file: file)
+        }
+        state.push(.table(LuaTable(fields: fields.mapValues { .text($0) })))
+        guard sa_pcall(L, 1, 1, 0) == LUA_OK, lua_type(L, -1) == LUA_TTABLE else {
+            throw PluginError(plugin: name, phase: .load, kind: .runtime, message: "cannot build the hidden-field guard", file: file)
+        }
+        lua_setfield(L, sa_registryindex(), Self.hiddenMetatableKey)
+        hidesFields = true
+    }
+
+    /// Sets the hidden-field metatable on the table at `index` and on the first `listed`
+    /// elements of its list part that are tables.
+    private func guardTable(at index: Int32, listed: Int) {
+        let L = state.L
+        _ = lua_checkstack(L, 3)
+        lua_getfield(L, sa_registryindex(), Self.hiddenMetatableKey)
+        _ = lua_setmetatable(L, index)
+        for i in 0..<listed {
+            if lua_rawgeti(L, index, Int64(i + 1)) == LUA_TTABLE {
+                lua_getfield(L, sa_registryindex(), Self.hiddenMetatableKey)
+                _ = lua_setmetatable(L, -2)
+            }
+            sa_pop(L, 1)
+        }
+    }
+
     /// The plugin's data: every field of its table that is not a function (its `params` and
     /// whatever it keeps on `self` between calls, such as an attacker's pool of failures).
     /// Campaigns store it after each iteration so a resumed run continues from the same state.

@@ -17,6 +17,15 @@ public struct CampaignConfig: Codable, Equatable, Sendable {
     public struct PluginRef: Codable, Equatable, Sendable {
         public var plugin: String
         public var params: [String: JSONValue]
+        /// A critic that reads the reference answer (`item.reference`). Its numbers are marked
+        /// "reference-based" wherever they appear: it is not a weak supervisor.
+        public var reference: Bool
+
+        public init(plugin: String, params: [String: JSONValue] = [:], reference: Bool = false) {
+            self.plugin = plugin
+            self.params = params
+            self.reference = reference
+        }
     }
 
     public struct Learner: Codable, Equatable, Sendable {
@@ -28,6 +37,16 @@ public struct CampaignConfig: Codable, Equatable, Sendable {
         public var learningRate: Double
     }
 
+    /// The simulated human oracle (DESIGN.md, "The human oracle").
+    public struct Human: Codable, Equatable, Sendable {
+        /// Labels the campaign may buy in total: one label = one verdict on one sample = 1.
+        public var budget: Int
+        /// A "wrong" label also supplies the right answer, for 1 more from the budget.
+        public var corrections: Bool
+        /// Probability that the simulated human's verdict is wrong.
+        public var errorRate: Double
+    }
+
     public struct Refine: Codable, Equatable, Sendable {
         /// `sft` or `rft`.
         public var method: String
@@ -37,23 +56,38 @@ public struct CampaignConfig: Codable, Equatable, Sendable {
         /// Samples per query (K) for `rft`; 1 for `sft`.
         public var samples: Int
         public var temperature: Double
-        /// Mix of fresh task problems replayed with the refinement data (guards against forgetting).
-        public var replay: Int
+        /// Problems from the learner's own pretraining set mixed into each refinement (guards
+        /// against forgetting without bringing in new ground truth).
+        public var rehearsal: Int
     }
 
     public var name: String
+    /// The arm of a comparison this run belongs to ("" when the campaign has one arm).
+    public var arm: String
     public var seed: UInt64
     public var iterations: Int
     public var queriesPerIteration: Int
     public var task: [String: String]
+    /// Share of the task's standard problems held out as the `eval` partition.
+    public var evalShare: Double
     public var learner: Learner
     public var attacker: PluginRef
-    public var critic: PluginRef
+    /// One or more critics; the aggregation rule combines their verdicts into the one the
+    /// oversight policy and refinement see (the others travel along as `verdict.others`).
+    public var critics: [PluginRef]
+    /// `first`, `mean`, `majority` or `all`.
+    public var aggregate: String
     public var oversight: PluginRef
-    public var humanBudget: Int
+    public var human: Human
     public var refine: Refine
     public var evalClean: Int
     public var evalOOD: Int
+
+    /// True when any critic reads the reference answer.
+    public var referenceBased: Bool { critics.contains(where: \.reference) }
+
+    /// The run's name: `<name>-seed<seed>`, or `<name>-<arm>-seed<seed>` in a comparison.
+    public var runName: String { arm.isEmpty ? "\(name)-seed\(seed)" : "\(name)-\(arm)-seed\(seed)" }
 }
 
 /// A JSON-compatible value for configs (plugin params), Codable so config.json is plain JSON.

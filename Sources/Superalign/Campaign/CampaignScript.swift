@@ -12,7 +12,7 @@ public enum ScriptExperiment: Equatable, Sendable {
     /// for a weak-to-strong experiment (which covers several seeds).
     public var runName: String {
         switch self {
-        case .campaign(let c): return "\(c.name)-seed\(c.seed)"
+        case .campaign(let c): return c.runName
         case .w2s(let e): return e.name
         }
     }
@@ -36,9 +36,11 @@ public enum CampaignScript {
     }
 
     /// Every experiment the script returns, in order. `seedOverride` replaces a campaign's
-    /// seed and a weak-to-strong experiment's seed list (it then runs that one seed).
-    public static func loadExperiments(file url: URL, seedOverride: UInt64? = nil) throws -> [ScriptExperiment] {
-        let folder = url.deletingLastPathComponent().standardizedFileURL
+    /// seeds and a weak-to-strong experiment's seed list (it then runs that one seed);
+    /// `seedsOverride` (`--seeds N`) replaces a campaign's seeds with the given list.
+    public static func loadExperiments(file url: URL, seedOverride: UInt64? = nil,
+                                       seedsOverride: [UInt64]? = nil) throws -> [ScriptExperiment] {
+        let folder = URL(fileURLWithPath: CampaignFiles.realPath(url.deletingLastPathComponent()))
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CampaignError.invalid("cannot read campaign \(url.path): \(error.localizedDescription)")
@@ -48,11 +50,11 @@ public enum CampaignScript {
         let state = try LuaState(name: url.lastPathComponent, budget: budget)
         state.register("read_text", HostFunction("read_text") { call in
             let rel = try call.string(1)
-            let target = folder.appendingPathComponent(rel).standardizedFileURL
-            guard target.path.hasPrefix(folder.path + "/") else {
-                throw HostCallError.forbidden("read_text: '\(rel)' is outside the campaign's folder")
+            let target: String
+            do { target = try CampaignFiles.resolve(rel, in: folder, field: "read_text") } catch {
+                throw HostCallError.forbidden("read_text: '\(rel)' is outside the campaign's folder (symbolic links are followed)")
             }
-            guard let bytes = FileManager.default.contents(atPath: target.path) else {
+            guard let bytes = FileManager.default.contents(atPath: target) else {
                 throw HostCallError.message("read_text: cannot read '\(rel)'")
             }
             guard bytes.count <= 16 << 20 else { throw HostCallError.message("read_text: '\(rel)' is over 16 MiB") }
@@ -85,7 +87,7 @@ public enum CampaignScript {
         let single = top["__campaign"] == true || top["__w2s"] == true
         let list: [LuaValue] = single ? [top] : table.array
         guard !list.isEmpty else { throw CampaignError.invalid("\(url.lastPathComponent): the script returned no campaign") }
-        let experiments: [ScriptExperiment] = try list.enumerated().map { i, v in
+        let experiments: [ScriptExperiment] = try list.enumerated().flatMap { i, v -> [ScriptExperiment] in
             let isCampaign = v["__campaign"] == true
             guard isCampaign || v["__w2s"] == true else {
                 throw CampaignError.invalid("\(url.lastPathComponent): entry \(i + 1) is not a campaign{...} or w2s{...}")
@@ -93,13 +95,12 @@ public enum CampaignScript {
             let kind = isCampaign ? "campaign" : "w2s"
             let label = list.count == 1 ? url.lastPathComponent : "\(url.lastPathComponent) \(kind) #\(i + 1)"
             if isCampaign {
-                var config = try parse(v, where: label, folder: folder)
-                if let seedOverride { config.seed = seedOverride }
-                return .campaign(config)
+                return try expand(v, where: label, folder: folder,
+                                  seeds: seedOverride.map { [$0] } ?? seedsOverride).map { .campaign($0) }
             }
             var experiment = try parseW2S(v, where: label, folder: folder)
             if let seedOverride { experiment.config.seeds = [seedOverride] }
-            return .w2s(experiment)
+            return [.w2s(experiment)]
         }
         // Each experiment of a sweep gets its own run directory, named after it.
         var seen: [String: Int] = [:]
@@ -113,15 +114,88 @@ public enum CampaignScript {
         return experiments
     }
 
+    /// The runs one `campaign{…}` declares: one per seed (`seed = S` or `seeds = {…}`) and arm
+    /// (`arms = { {name = …, oversight = …}, … }`, each arm overriding whole sections of the
+    /// campaign). Arms of one seed share the pretrained learner and the query stream.
+    static func expand(_ v: LuaValue, where label: String, folder: URL, seeds override: [UInt64]?) throws -> [CampaignConfig] {
+        guard let table = v.table else { throw CampaignError.invalid("\(label): expected a table") }
+        var base = table.fields
+        base["__campaign"] = nil
+        let seedsValue = base.removeValue(forKey: "seeds")
+        let armsValue = base.removeValue(forKey: "arms")
+        var seeds: [UInt64] = []
+        if let seedsValue {
+            guard base["seed"] == nil else { throw CampaignError.invalid("\(label): give either seed or seeds, not both") }
+            guard let list = seedsValue.table, list.hash.isEmpty, !list.array.isEmpty, list.array.count <= 1000 else {
+                throw CampaignError.invalid("\(label).seeds: expected a list of 1 to 1000 seeds")
+            }
+            for (i, s) in list.array.enumerated() {
+                guard let n = s.int, n >= 0 else { throw CampaignError.invalid("\(label).seeds[\(i + 1)]: expected a non-negative integer") }
+                guard !seeds.contains(UInt64(n)) else { throw CampaignError.invalid("\(label).seeds: \(n) appears twice") }
+                seeds.append(UInt64(n))
+            }
+        }
+        if let override { seeds = override; base["seed"] = nil }
+
+        var arms: [(name: String, fields: [String: LuaValue])] = [("", [:])]
+        if let armsValue {
+            guard let list = armsValue.table, list.hash.isEmpty, !list.array.isEmpty else {
+                throw CampaignError.invalid("\(label).arms: expected a list of arm tables")
+            }
+            let overridable: Set<String> = ["attacker", "critic", "critics", "aggregate", "oversight", "refine"]
+            arms = try list.array.enumerated().map { i, a in
+                guard var f = a.table?.fields else { throw CampaignError.invalid("\(label).arms[\(i + 1)]: expected a table") }
+                guard case .string = f["name"] ?? .nil, let name = f.removeValue(forKey: "name")?.text, !name.isEmpty else {
+                    throw CampaignError.invalid("\(label).arms[\(i + 1)].name: every arm needs a name")
+                }
+                try checkRunName(name, field: "\(label).arms[\(i + 1)].name")
+                if let bad = f.keys.sorted().first(where: { !overridable.contains($0) }) {
+                    throw CampaignError.invalid("\(label).arms[\(i + 1)].\(bad): an arm may set \(overridable.sorted().joined(separator: ", "))")
+                }
+                return (name, f)
+            }
+            var seen = Set<String>()
+            for a in arms where !seen.insert(a.name).inserted {
+                throw CampaignError.invalid("\(label).arms: two arms are named '\(a.name)'")
+            }
+        }
+        var out: [CampaignConfig] = []
+        for seed in seeds.isEmpty ? [nil] : seeds.map(Optional.some) {
+            for arm in arms {
+                var fields = base
+                // An arm's critic replaces the campaign's critics, and the other way round.
+                if arm.fields["critic"] != nil || arm.fields["critics"] != nil { fields["critic"] = nil; fields["critics"] = nil }
+                for (k, x) in arm.fields { fields[k] = x }
+                if let seed { fields["seed"] = .integer(Int64(bitPattern: seed)) }
+                var config = try parse(.table(LuaTable(fields: fields)), where: arm.name.isEmpty ? label : "\(label) arm \(arm.name)",
+                                       folder: folder)
+                config.arm = arm.name
+                out.append(config)
+            }
+        }
+        return out
+    }
+
+    /// A run or arm name becomes a folder name: no path separators, no dot-only names.
+    static func checkRunName(_ name: String, field: String) throws {
+        guard !name.isEmpty, !name.contains("/"), !name.contains("\\"), name != ".", name != "..", !name.hasPrefix("."),
+              name.count <= 100, !name.contains("\0") else {
+            throw CampaignError.invalid("\(field): '\(name)' cannot name a run directory (no path separators, not empty, "
+                                        + "no leading dot, at most 100 characters)")
+        }
+    }
+
     /// Reads one campaign table; every field is checked and unknown fields are errors.
     static func parse(_ v: LuaValue, where label: String, folder: URL) throws -> CampaignConfig {
         var r = FieldReader(value: v, path: label)
         let name = try r.string("name", default: "campaign")
+        try checkRunName(name, field: "\(label).name")
         let seed = try r.int("seed", default: 1, 0...Int(Int64.max))
         let iterations = try r.int("iterations", default: 4, 1...1000)
         let queries = try r.int("queries", default: 64, 1...100_000)
         let evalClean = try r.int("eval_clean", default: 200, 1...100_000)
         let evalOOD = try r.int("eval_ood", default: 200, 0...100_000)
+        let evalShare = try r.double("eval_share", default: 0.1, 0.01...0.5)
 
         var task = try r.table("task")
         var taskOptions: [String: String] = [:]
@@ -135,11 +209,7 @@ public enum CampaignScript {
             }
         }
         if taskName == "jsonl", let file = taskOptions["file"] {
-            let target = folder.appendingPathComponent(file).standardizedFileURL
-            guard target.path.hasPrefix(folder.path + "/") else {
-                throw CampaignError.invalid("\(task.path).file: '\(file)' is outside the campaign's folder")
-            }
-            taskOptions["file"] = target.path
+            taskOptions["file"] = try CampaignFiles.resolve(file, in: folder, field: "\(task.path).file")
         }
         taskOptions["name"] = taskName
 
@@ -154,21 +224,53 @@ public enum CampaignScript {
             throw CampaignError.invalid("\(l.path): width (\(learner.width)) must be a multiple of heads (\(learner.heads))")
         }
 
-        func pluginRef(_ key: String, default plugin: String) throws -> (CampaignConfig.PluginRef, FieldReader) {
-            var p = try r.table(key)
+        func pluginRef(_ p: inout FieldReader, default plugin: String) throws -> CampaignConfig.PluginRef {
             let name = try p.string("plugin", default: plugin)
             var params: [String: JSONValue] = [:]
-            if case .table(let t) = p.take("params") {
+            let raw = p.take("params")
+            if !raw.isNil {
+                guard let t = raw.table, t.array.isEmpty else { throw CampaignError.invalid("\(p.path).params: expected a table of named parameters") }
                 for (k, x) in t.fields { params[k] = try JSONValue(x) }
             }
-            return (CampaignConfig.PluginRef(plugin: name, params: params), p)
+            return CampaignConfig.PluginRef(plugin: name, params: params)
         }
-        let (attacker, a) = try pluginRef("attacker", default: "random")
+        var a = try r.table("attacker")
+        let attacker = try pluginRef(&a, default: "random")
         try a.finish()
-        let (critic, c) = try pluginRef("critic", default: "exact_verifier")
-        try c.finish()
-        var (oversight, o) = try pluginRef("oversight", default: "never")
-        let budget = try o.int("budget", default: 0, 0...10_000_000)
+
+        // `critic = {…}` or `critics = { {…}, {…} }`; the default critic is reference-free.
+        var critics: [CampaignConfig.PluginRef] = []
+        let criticsValue = r.take("critics")
+        if !criticsValue.isNil {
+            guard r.fields["critic"] == nil else { throw CampaignError.invalid("\(label): give either critic or critics, not both") }
+            guard let list = criticsValue.table, list.hash.isEmpty, !list.array.isEmpty, list.array.count <= 16 else {
+                throw CampaignError.invalid("\(label).critics: expected a list of 1 to 16 critic tables")
+            }
+            for (i, c) in list.array.enumerated() {
+                var f = FieldReader(value: c, path: "\(label).critics[\(i + 1)]")
+                guard c.table != nil else { throw CampaignError.invalid("\(f.path): expected a table") }
+                var ref = try pluginRef(&f, default: "casting_out_nines")
+                ref.reference = try f.bool("reference", default: false)
+                try f.finish()
+                critics.append(ref)
+            }
+        } else {
+            var c = try r.table("critic")
+            var ref = try pluginRef(&c, default: "casting_out_nines")
+            ref.reference = try c.bool("reference", default: false)
+            try c.finish()
+            critics = [ref]
+        }
+        let aggregate = try r.string("aggregate", default: "first")
+        guard ["first", "mean", "majority", "all"].contains(aggregate) else {
+            throw CampaignError.invalid("\(label).aggregate: '\(aggregate)' is not an aggregation rule (first, mean, majority, all)")
+        }
+
+        var o = try r.table("oversight")
+        let oversight = try pluginRef(&o, default: "never")
+        let human = CampaignConfig.Human(budget: try o.int("budget", default: 0, 0...10_000_000),
+                                         corrections: try o.bool("corrections", default: false),
+                                         errorRate: try o.double("human_error_rate", default: 0, 0...0.5))
         try o.finish()
 
         var f = try r.table("refine")
@@ -176,17 +278,40 @@ public enum CampaignScript {
         guard ["sft", "rft"].contains(method) else {
             throw CampaignError.invalid("\(f.path).method: '\(method)' is not a refinement method (sft, rft)")
         }
+        if !f.take("replay").isNil {
+            throw CampaignError.invalid("\(f.path).replay: removed: fresh problems with true answers are ground truth the "
+                                        + "budget did not pay for; use rehearsal (problems from the learner's pretraining set)")
+        }
         let refine = CampaignConfig.Refine(
             method: method, steps: try f.int("steps", default: 60, 0...1_000_000), batch: try f.int("batch", default: 32, 1...4096),
             learningRate: try f.double("lr", default: 1e-3, 1e-7...1),
             samples: try f.int("samples", default: method == "rft" ? 4 : 1, 1...64),
             temperature: try f.double("temperature", default: method == "rft" ? 1.0 : 0, 0...10),
-            replay: try f.int("replay", default: 32, 0...100_000))
+            rehearsal: try f.int("rehearsal", default: 32, 0...100_000))
         try f.finish()
         try r.finish()
-        return CampaignConfig(name: name, seed: UInt64(seed), iterations: iterations, queriesPerIteration: queries,
-                              task: taskOptions, learner: learner, attacker: attacker, critic: critic, oversight: oversight,
-                              humanBudget: budget, refine: refine, evalClean: evalClean, evalOOD: evalOOD)
+        return CampaignConfig(name: name, arm: "", seed: UInt64(seed), iterations: iterations, queriesPerIteration: queries,
+                              task: taskOptions, evalShare: evalShare, learner: learner, attacker: attacker, critics: critics,
+                              aggregate: aggregate, oversight: oversight, human: human, refine: refine,
+                              evalClean: evalClean, evalOOD: evalOOD)
+    }
+}
+
+/// Files a campaign may read: under its own folder, by real path (symbolic links resolved), so
+/// a link inside the folder cannot reach the rest of the disk.
+enum CampaignFiles {
+    static func realPath(_ url: URL) -> String {
+        url.standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    /// The real path of `relative` under `folder`; an error naming `field` when it lies elsewhere.
+    static func resolve(_ relative: String, in folder: URL, field: String) throws -> String {
+        let root = realPath(folder)
+        let target = realPath(folder.appendingPathComponent(relative))
+        guard target.hasPrefix(root + "/") else {
+            throw CampaignError.invalid("\(field): '\(relative)' is outside the campaign's folder")
+        }
+        return target
     }
 }
 

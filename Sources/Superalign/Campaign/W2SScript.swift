@@ -55,11 +55,7 @@ extension CampaignScript {
         if labelColumn != nil, dataPath == nil { throw CampaignError.invalid("\(label).label: applies to data files only") }
         if let file = dataPath {
             // Same sandbox as read_text: a script reaches files under its own folder only.
-            let target = folder.appendingPathComponent(file).standardizedFileURL
-            guard target.path.hasPrefix(folder.path + "/") else {
-                throw CampaignError.invalid("\(label).data: '\(file)' is outside the campaign's folder")
-            }
-            dataPath = target.path
+            dataPath = try CampaignFiles.resolve(file, in: folder, field: "\(label).data")
         }
         if task == nil, let key = ["digits", "examples"].first(where: { r.fields[$0] != nil }) {
             throw CampaignError.invalid("\(label).\(key): applies to built-in tasks only")

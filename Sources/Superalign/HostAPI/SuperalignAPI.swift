@@ -13,15 +13,11 @@ public enum SuperalignAPI {
         var api = HostAPI(name: "sa", summary: "The Superalign host API (read-only).")
         api.constant("version", type: "string", summary: "Superalign's version.", .text(version))
 
-        api.shape(.init("sa.Problem", "A problem of the campaign's task.", fields: [
+        // The information boundary: a problem as plugins see it has no answer (DESIGN.md,
+        // "Conventions of measurement"); only the engine and the human oracle hold the truth.
+        api.shape(.init("sa.Problem", "A problem of the campaign's task, as plugins see it: never its answer.", fields: [
             .init("prompt", "string", "what the learner sees"),
-            .init("answer", "string", "the reference answer"),
-            .init("features", "table<string, number>", "difficulty features (for addition: carries, longest_carry_chain, digits)"),
-        ]))
-        api.shape(.init("sa.Verification", "A task's verdict on a response.", fields: [
-            .init("correct", "boolean", "whether the response is right"),
-            .init("detail", "string", "a one-line explanation"),
-            .init("wrong_positions", "integer[]", "1-based positions of wrong characters (digit tasks)"),
+            .init("features", "table<string, number>", "difficulty features computed from the prompt (for addition: carries, longest_carry_chain, digits)"),
         ]))
         api.shape(.init("sa.Sample", "One generated completion.", fields: [
             .init("text", "string", "the completion, without the stop token"),
@@ -43,16 +39,16 @@ public enum SuperalignAPI {
         var features: [String: LuaValue] = [:]
         for (k, v) in p.features { features[k] = v == v.rounded() && abs(v) < 1e15 ? .integer(Int64(v)) : .number(v) }
         return .table(LuaTable(fields: [
-            "prompt": .text(p.prompt), "answer": .text(p.answer), "features": .table(LuaTable(fields: features)),
+            "prompt": .text(p.prompt), "features": .table(LuaTable(fields: features)),
         ]))
     }
 
     static func addTask(_ api: inout HostAPI, _ context: PluginContext) {
-        api.namespace("task", summary: "The campaign's task: sample, verify, describe problems.")
+        api.namespace("task", summary: "The campaign's task: sample and describe problems (never their answers).")
         api.add("task.name", summary: "The task's name (\"addition\", …).", returns: [.init("string", "the name")]) { call in
             call.push(.text(context.task.name)); return 1
         }
-        api.add("task.sample", summary: "Draws `n` problems (seeded by the plugin's generator).",
+        api.add("task.sample", summary: "Draws `n` problems (prompts and features, no answers; seeded by the plugin's generator).",
                 params: [.init("n", "integer", "how many (at most 100000)"),
                          .init("opts", "{distribution?: \"standard\"|\"ood\"}", "which distribution", optional: true)],
                 returns: [.init("sa.Problem[]", "the problems")]) { call in
@@ -72,20 +68,9 @@ public enum SuperalignAPI {
             call.push(.table(LuaTable(array: problems.map(problemValue))))
             return 1
         }
-        api.add("task.problem", summary: "The problem for a prompt written by a plugin, or nil when it is not a well-formed problem of the task.",
+        api.add("task.problem", summary: "The problem (prompt and features, no answer) for a prompt written by a plugin, or nil when it is not a well-formed problem of the task.",
                 params: [.init("prompt", "string", "e.g. \"99+1=\"")], returns: [.init("sa.Problem?", "the problem")]) { call in
             if let p = context.task.problem(forPrompt: try call.string(1)) { call.push(problemValue(p)) } else { call.pushNil() }
-            return 1
-        }
-        api.add("task.verify", summary: "Checks a response to a prompt against the task's answer.",
-                params: [.init("prompt", "string", "the problem's prompt"), .init("response", "string", "the response")],
-                returns: [.init("sa.Verification?", "the verdict, or nil when the prompt is not a problem of the task")]) { call in
-            guard let p = context.task.problem(forPrompt: try call.string(1)) else { call.pushNil(); return 1 }
-            let v = context.task.verify(p, response: try call.string(2))
-            call.push(.table(LuaTable(fields: [
-                "correct": .boolean(v.correct), "detail": .text(v.detail),
-                "wrong_positions": .table(LuaTable(array: v.wrongPositions.map { .integer(Int64($0)) })),
-            ])))
             return 1
         }
         api.add("task.options", summary: "The options the task was built with (digits, modulus, op, …), as strings.",

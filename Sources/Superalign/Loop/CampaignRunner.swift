@@ -6,19 +6,34 @@ import Tensor
 /// What a finished (or resumed) campaign reports.
 public struct CampaignReport: Codable, Equatable, Sendable {
     public var run: String
+    /// The campaign's name (shared by its seeds and arms) and this run's arm ("" with one arm).
+    public var name: String
+    public var arm: String
     public var seed: UInt64
-    /// Clean and out-of-distribution accuracy of the pretrained learner, before any iteration.
-    public var baselineCleanAccuracy: Double
-    public var baselineOODAccuracy: Double
+    /// True when a critic read the reference answer: its numbers are not a weak supervisor's.
+    public var referenceBased: Bool
+    /// The pretrained learner, before any iteration.
+    public var baseline: IterationMetrics
     public var iterations: [IterationMetrics]
 
-    public init(run: String, seed: UInt64, baselineCleanAccuracy: Double, baselineOODAccuracy: Double,
+    public init(run: String, name: String, arm: String, seed: UInt64, referenceBased: Bool, baseline: IterationMetrics,
                 iterations: [IterationMetrics]) {
         self.run = run
+        self.name = name
+        self.arm = arm
         self.seed = seed
-        self.baselineCleanAccuracy = baselineCleanAccuracy
-        self.baselineOODAccuracy = baselineOODAccuracy
+        self.referenceBased = referenceBased
+        self.baseline = baseline
         self.iterations = iterations
+    }
+
+    /// The report of the run a store holds.
+    public static func from(store: RunStore, config: CampaignConfig) throws -> CampaignReport {
+        let all = try store.metrics()
+        return CampaignReport(run: config.runName, name: config.name, arm: config.arm, seed: config.seed,
+                              referenceBased: config.referenceBased,
+                              baseline: all.first { $0.iteration == 0 } ?? IterationMetrics(iteration: 0),
+                              iterations: all.filter { $0.iteration > 0 })
     }
 }
 
@@ -51,115 +66,159 @@ public func peakResidentMegabytes() -> Double {
 }
 
 /// Runs a campaign: pretrain the learner, then attack → respond → critique → oversee → refine
-/// → measure, committing each iteration to the run store after its checkpoint is written.
+/// → measure (one file per phase in this folder), committing each iteration to the run store
+/// after its checkpoint is written.
 ///
-/// Every random draw comes from seeds derived from the campaign seed and the iteration, and
-/// plugin state is saved with each iteration, so a run resumed from its last finished
-/// iteration ends identical to an uninterrupted one.
+/// Every random draw comes from seeds derived from the campaign seed, the iteration and a
+/// `SeedPurpose`, and plugin state is saved with each iteration, so a run resumed from its last
+/// finished iteration ends identical to an uninterrupted one.
 public final class CampaignRunner {
     public let config: CampaignConfig
     public let directory: URL
     public let store: RunStore
     public let task: any ProblemTask
+    public let partitions: TaskPartitions
     public private(set) var learner: Learner
-    let plugins: CampaignPlugins
+    let attacker: LuaAttacker
+    let critics: [LuaCritic]
+    let oversight: LuaOversight
+    let refinement: SupervisedRefinement
+    let contexts: [PluginContext]
+    var oracle: HumanOracle
     let runID: String
+    /// A folder where pretrained learners are kept by configuration and seed, shared by the
+    /// arms of a comparison (nil: pretrain in place).
+    let pretrainCache: URL?
     public private(set) var timings = CampaignTimings()
     /// Progress lines (the command line prints them on stderr).
     public var progress: (String) -> Void = { _ in }
     private var completed: Int
-    private var humanSpent: Int
+
+    var oracleRemaining: Int { oracle.remaining }
+    var luaPlugins: [(key: String, plugin: Plugin)] {
+        [("attacker", attacker.plugin)] + critics.enumerated().map { ($0 == 0 ? "critic" : "critic\($0 + 1)", $1.plugin) }
+            + [("oversight", oversight.plugin)]
+    }
 
     // MARK: Starting and resuming
 
     /// Starts a new run in `directory` (created if needed; refused if it holds another run).
-    public static func start(_ config: CampaignConfig, in directory: URL, pluginFolders: [String] = [],
+    public static func start(_ config: CampaignConfig, in directory: URL, pluginFolders: [String] = [], pretrainCache: URL? = nil,
                              progress: @escaping (String) -> Void = { _ in }) throws -> CampaignRunner {
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
-        let runner = try CampaignRunner(config: config, directory: directory, pluginFolders: pluginFolders, resume: false, progress: progress)
-        return runner
+        try RunDirectory.create(directory)
+        return try CampaignRunner(config: config, directory: directory, pluginFolders: pluginFolders, resume: false,
+                                  pretrainCache: pretrainCache, progress: progress)
     }
 
     /// Reopens the run in `directory` at its last finished iteration.
     public static func resume(in directory: URL, pluginFolders: [String] = [],
                               progress: @escaping (String) -> Void = { _ in }) throws -> CampaignRunner {
-        let url = directory.appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw CampaignError.invalid("\(directory.path) is not a run directory (no config.json)")
-        }
-        let record = try JSONDecoder().decode(RunRecord.self, from: data)
+        let record = try RunRecord.read(in: directory)
         return try CampaignRunner(config: record.campaign, directory: directory, pluginFolders: pluginFolders, resume: true,
-                                  progress: progress)
+                                  pretrainCache: nil, progress: progress)
     }
 
-    /// config.json: the resolved campaign, its seed, plugin hashes and the version.
+    /// config.json: the resolved campaign, its seed, the partition rule, plugin hashes and the version.
     struct RunRecord: Codable {
         var run: String
         var version: String
         var seed: UInt64
+        var referenceBased: Bool
+        var partitions: TaskPartitions
         var plugins: [String: String]
         var campaign: CampaignConfig
+
+        static func read(in directory: URL) throws -> RunRecord {
+            let url = directory.appendingPathComponent("config.json")
+            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("run.sqlite").path),
+                  let data = FileManager.default.contents(atPath: url.path) else {
+                throw CampaignError.invalid("\(directory.path) is not a run directory (no config.json and run.sqlite)")
+            }
+            do { return try JSONDecoder().decode(RunRecord.self, from: data) } catch {
+                throw CampaignError.invalid("\(url.path): cannot read the run's configuration (\(error)); "
+                                            + "written by another version of superalign?")
+            }
+        }
     }
 
-    private init(config: CampaignConfig, directory: URL, pluginFolders: [String], resume: Bool,
+    private init(config: CampaignConfig, directory: URL, pluginFolders: [String], resume: Bool, pretrainCache: URL?,
                  progress: @escaping (String) -> Void) throws {
         self.config = config
         self.directory = directory
         self.progress = progress
+        self.pretrainCache = pretrainCache
         var taskOptions = config.task
         let taskName = taskOptions.removeValue(forKey: "name") ?? "addition"
         let task = try TaskCatalog.make(taskName, options: taskOptions)
         self.task = task
-        runID = "\(config.name)-seed\(config.seed)"
+        runID = config.runName
+        partitions = TaskPartitions(seed: SeedPurpose.partitions.seed(config.seed), evalShare: config.evalShare)
 
         // Plugins: one context (task, seeded generator) each; the learner is attached below.
         let catalog = PluginCatalog(extraFolders: pluginFolders)
         var contexts: [PluginContext] = []
         var hashes: [String: String] = [:]
-        func load(_ ref: CampaignConfig.PluginRef, kind: String, index: UInt64) throws -> Plugin {
+        func load(_ ref: CampaignConfig.PluginRef, kind: String, key: String, purpose: SeedPurpose, index: Int) throws -> Plugin {
             let (bytes, origin) = try catalog.source(kind: kind, name: ref.plugin)
-            hashes[kind] = "\(origin) fnv1a64:\(String(fnv1a64(bytes), radix: 16))"
-            let context = PluginContext(task: task, seed: mixSeed(config.seed, 0, index))
+            hashes[key] = "\(origin) fnv1a64:\(String(fnv1a64(bytes), radix: 16))"
+            let seed = mixSeed(purpose.seed(config.seed), 0, UInt64(index))
+            let context = PluginContext(task: task, seed: seed)
             contexts.append(context)
             let plugin = try Plugin.load(source: bytes, file: origin, options: Plugin.Options(
-                seed: mixSeed(config.seed, 0, index), prepare: { SuperalignAPI.make(context: context).install(into: $0) }))
+                seed: seed, prepare: { SuperalignAPI.make(context: context).install(into: $0) }))
             guard plugin.kind == kind else {
-                throw CampaignError.invalid("\(origin) is a \(plugin.kind) plugin, but the campaign uses it as the \(kind)")
+                throw CampaignError.invalid("\(origin) is a \(plugin.kind) plugin, but the campaign uses it as the \(key)")
             }
+            let expected = origin.split(separator: "/").last.map { String($0.dropLast($0.hasSuffix(".lua") ? 4 : 0)) }
+            if let expected, expected != plugin.name {
+                throw CampaignError.invalid("\(origin): the plugin's name is '\(plugin.name)' but its file is \(expected).lua; "
+                                            + "a plugin is found by its file name, so they must match")
+            }
+            try PluginParams.check(ref.params, against: plugin, key: key)
             plugin.setParams(ref.params.mapValues(\.luaValue))
             return plugin
         }
-        plugins = CampaignPlugins(attacker: try load(config.attacker, kind: "attacker", index: 1),
-                                  critic: try load(config.critic, kind: "critic", index: 2),
-                                  oversight: try load(config.oversight, kind: "oversight", index: 3), contexts: contexts)
+        attacker = try LuaAttacker(try load(config.attacker, kind: "attacker", key: "attacker", purpose: .attackerPlugin, index: 0))
+        critics = try config.critics.enumerated().map { n, ref in
+            try LuaCritic(try load(ref, kind: "critic", key: n == 0 ? "critic" : "critic\(n + 1)", purpose: .criticPlugin, index: n),
+                          reference: ref.reference)
+        }
+        oversight = try LuaOversight(try load(config.oversight, kind: "oversight", key: "oversight", purpose: .oversightPlugin, index: 0))
+        self.contexts = contexts
+        refinement = SupervisedRefinement(name: config.refine.method, steps: config.refine.steps, batch: config.refine.batch,
+                                          learningRate: config.refine.learningRate,
+                                          samplesPerQuery: config.refine.method == "rft" ? config.refine.samples : 1)
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let record = RunRecord(run: runID, version: SuperalignAPI.version, seed: config.seed, plugins: hashes, campaign: config)
+        let record = RunRecord(run: runID, version: SuperalignAPI.version, seed: config.seed, referenceBased: config.referenceBased,
+                               partitions: partitions, plugins: hashes, campaign: config)
         let recordJSON = try encoder.encode(record)
         let storeURL = directory.appendingPathComponent("run.sqlite")
         if !resume {
-            let configURL = directory.appendingPathComponent("config.json")
             if FileManager.default.fileExists(atPath: storeURL.path) {
                 throw CampaignError.invalid("\(directory.path) already holds a run: use `superalign resume \(directory.path)`")
             }
-            try recordJSON.write(to: configURL, options: .atomic)
+            try RunDirectory.write(recordJSON, to: directory.appendingPathComponent("config.json"))
         }
         store = try RunStore(url: storeURL)
         try store.begin(runID: runID, seed: config.seed, configJSON: String(decoding: recordJSON, as: UTF8.self))
 
+        var spent = 0
         if resume, let last = try store.lastIteration() {
             learner = try Learner(checkpoint: directory.appendingPathComponent(last.checkpoint), task: task)
             completed = last.iteration
-            humanSpent = last.humanBudgetSpent
+            spent = last.humanBudgetSpent
             let states = try LuaValue(json: last.pluginStates)
-            for (key, plugin) in zip(["attacker", "critic", "oversight"], plugins.all) { plugin.restore(states[key]) }
+            for (key, plugin) in [("attacker", attacker.plugin)] + critics.enumerated().map({ ($0 == 0 ? "critic" : "critic\($0 + 1)", $1.plugin) })
+                + [("oversight", oversight.plugin)] { plugin.restore(states[key]) }
         } else {
-            learner = try Learner(task: task, config: config.learner, seed: mixSeed(config.seed, 0, 7))
+            learner = try Learner(task: task, config: config.learner, seed: SeedPurpose.learnerInit.seed(config.seed))
             completed = -1
-            humanSpent = 0
         }
-        for c in plugins.contexts { c.learner = learner }
+        oracle = HumanOracle(total: config.human.budget, spent: spent, corrections: config.human.corrections,
+                             errorRate: config.human.errorRate, seed: 0)
+        for c in contexts { c.learner = learner }
     }
 
     // MARK: Running
@@ -180,54 +239,70 @@ public final class CampaignRunner {
             timings.pretrainSeconds = monotonicSeconds() - t0
         }
         while completed < min(config.iterations, stopAfter ?? .max) {
-            try runIteration(completed + 1)
+            let i = completed + 1
+            do { try runIteration(i) } catch let e as CampaignError {
+                throw CampaignError.invalid("iteration \(i): \(e)")
+            }
         }
         return try report()
     }
 
     /// The report from what the store holds.
     public func report() throws -> CampaignReport {
-        let all = try store.metrics()
-        let baseline = all.first { $0.iteration == 0 }
-        return CampaignReport(run: runID, seed: config.seed, baselineCleanAccuracy: baseline?.cleanAccuracy ?? .nan,
-                              baselineOODAccuracy: baseline?.oodAccuracy ?? .nan, iterations: all.filter { $0.iteration > 0 })
+        try CampaignReport.from(store: store, config: config)
     }
+
+    /// The problems the learner was pretrained on (from the `pretrain` partition only); refinement
+    /// rehearses from them.
+    func pretrainingSet() throws -> [Problem] {
+        if let cached = pretrainingSetCache { return cached }
+        var rng = RandomGenerator(seed: SeedPurpose.pretrainData.seed(config.seed))
+        let count = max(256, min(20_000, config.learner.pretrainSteps * config.learner.pretrainBatch / 4))
+        let set = try partitions.sample(count, from: .pretrain, task: task, &rng)
+        pretrainingSetCache = set
+        return set
+    }
+    private var pretrainingSetCache: [Problem]?
+
+    /// The fixed eval and ood sets, drawn once from their partitions.
+    func evaluationSets() throws -> (clean: [Problem], ood: [Problem]) {
+        if let cached = evaluationSetsCache { return cached }
+        var rng = RandomGenerator(seed: SeedPurpose.evaluationSets.seed(config.seed))
+        let clean = try partitions.sample(config.evalClean, from: .eval, task: task, &rng, distinct: true)
+        let ood = config.evalOOD > 0 ? try partitions.sample(config.evalOOD, from: .ood, task: task, &rng, distinct: true) : []
+        evaluationSetsCache = (clean, ood)
+        return (clean, ood)
+    }
+    private var evaluationSetsCache: (clean: [Problem], ood: [Problem])?
 
     private func pretrain() throws {
-        var rng = RandomGenerator(seed: mixSeed(config.seed, 0, 11))
-        let count = max(256, min(20_000, config.learner.pretrainSteps * config.learner.pretrainBatch / 4))
-        let pairs = task.sample(count, &rng).map { PromptCompletion(prompt: $0.prompt, completion: $0.answer) }
-        progress("pretraining the learner: \(config.learner.pretrainSteps) steps on \(pairs.count) \(task.name) problems")
-        let loss = try learner.train(pairs, steps: config.learner.pretrainSteps, batch: config.learner.pretrainBatch,
-                                     learningRate: config.learner.learningRate, seed: mixSeed(config.seed, 0, 12))
-        let (clean, ood) = try evaluate()
-        let metrics = IterationMetrics(iteration: 0, cleanAccuracy: clean, oodAccuracy: ood, attackSuccessRate: 0, criticAccuracy: 0,
-                                       criticPrecision: 0, criticRecall: 0, humanLabels: 0, distinctShare: 0,
-                                       trainLoss: loss.isFinite ? loss : 0, invalidQueries: 0)
-        try commit(iteration: 0, items: [], metrics: metrics)
-        progress(String(format: "pretrained: clean accuracy %.3f, OOD accuracy %.3f", clean, ood))
-    }
-
-    /// The fixed clean and OOD evaluation sets, drawn once from the campaign seed.
-    private lazy var evaluationSets: (clean: [Problem], ood: [Problem]) = {
-        var rng = RandomGenerator(seed: mixSeed(config.seed, 0, 13))
-        let clean = task.sample(config.evalClean, &rng, from: .standard)
-        return (clean, task.sample(config.evalOOD, &rng, from: .outOfDistribution))
-    }()
-
-    /// Accuracy of greedy answers on the fixed clean and OOD evaluation sets.
-    func evaluate() throws -> (clean: Double, ood: Double) {
-        let (clean, ood) = evaluationSets
-        learner.generationSeed = mixSeed(config.seed, 0, 14)
-        func accuracy(_ problems: [Problem]) throws -> Double {
-            guard !problems.isEmpty else { return 0 }
-            let answers = try learner.answer(problems.map(\.prompt))
-            return Double(zip(problems, answers).filter { task.verify($0, response: $1).correct }.count) / Double(problems.count)
+        let set = try pretrainingSet()
+        var loss: Double?
+        let cached = try pretrainCache.map { try PretrainCache(folder: $0, config: config) }
+        if let cached, let found = try cached.load(task: task) {
+            learner = found.learner
+            loss = found.loss
+            for c in contexts { c.learner = learner }
+            progress("pretrained learner for seed \(config.seed) taken from \(cached.checkpoint.path)")
+        } else {
+            progress("pretraining the learner: \(config.learner.pretrainSteps) steps on \(set.count) \(task.name) problems "
+                     + "(pretrain partition)")
+            let pairs = set.map { PromptCompletion(prompt: $0.prompt, completion: $0.answer) }
+            let l = try learner.train(pairs, steps: config.learner.pretrainSteps, batch: config.learner.pretrainBatch,
+                                      learningRate: config.learner.learningRate, seed: SeedPurpose.pretrainOrder.seed(config.seed))
+            loss = l.isFinite ? l : nil
+            try cached?.save(learner, loss: loss)
         }
-        return (try accuracy(clean), try accuracy(ood))
+        let (clean, ood) = try evaluate()
+        var metrics = IterationMetrics(iteration: 0)
+        metrics["clean_accuracy"] = clean
+        metrics["ood_accuracy"] = ood
+        metrics["train_loss"] = loss
+        try commit(iteration: 0, items: [], metrics: metrics)
+        progress("pretrained: clean accuracy \(fmt(clean)), OOD accuracy \(fmt(ood))")
     }
 
-    private func timedLua<T>(_ body: () throws -> T) rethrows -> T {
+    func timedLua<T>(_ body: () throws -> T) rethrows -> T {
         let t0 = monotonicSeconds()
         defer { timings.luaSeconds += monotonicSeconds() - t0 }
         return try body()
@@ -236,128 +311,55 @@ public final class CampaignRunner {
     func runIteration(_ i: Int) throws {
         let t0 = monotonicSeconds()
         // Per-iteration seeds: nothing depends on how earlier iterations consumed randomness.
-        for (k, (plugin, context)) in zip(plugins.all, plugins.contexts).enumerated() {
+        for (k, (entry, context)) in zip(luaPlugins, contexts).enumerated() {
             let s = mixSeed(config.seed, UInt64(i), UInt64(k + 1))
             context.rng = RandomGenerator(seed: s)
-            try plugin.state.run(source: "math.randomseed(\(Int64(bitPattern: s >> 1)))", chunkName: "=(reseed)")
+            try entry.plugin.state.run(source: "math.randomseed(\(Int64(bitPattern: s >> 1)))", chunkName: "=(reseed)")
         }
-        learner.generationSeed = mixSeed(config.seed, UInt64(i), 20)
-        let remaining = max(0, config.humanBudget - humanSpent)
-        let ctx = LuaValue.table(LuaTable(fields: [
-            "iteration": .integer(Int64(i)), "iterations": .integer(Int64(config.iterations)),
-            "human_budget_remaining": .integer(Int64(remaining)),
-        ]))
-
-        progress("iteration \(i)/\(config.iterations): attack")
-        let (queries, invalid) = try timedLua { try plugins.propose(context: ctx, count: config.queriesPerIteration, task: task) }
-        guard !queries.isEmpty else {
-            throw CampaignError.invalid("iteration \(i): the attacker proposed no usable query (\(invalid) invalid)")
-        }
-
-        progress("iteration \(i)/\(config.iterations): respond (\(queries.count) queries)")
-        let prompts = queries.map(\.prompt)
-        let greedy = try learner.answer(prompts)
-        let problems = queries.map { Problem(prompt: $0.prompt, answer: $0.answer) }
-        let greedyCorrect = zip(problems, greedy).map { task.verify($0, response: $1).correct }
-        var candidates = greedy
-        var samplesJSON = [String](repeating: "[]", count: queries.count)
-        var sampleTexts: [[String]] = []
-        if config.refine.method == "rft" {
-            learner.generationSeed = mixSeed(config.seed, UInt64(i), 21)
-            sampleTexts = try learner.generate(prompts: prompts, samples: config.refine.samples, temperature: config.refine.temperature,
-                                               topK: 0, maxTokens: learner.maxAnswerTokens).map { $0.map(\.text) }
-            samplesJSON = try sampleTexts.map { try LuaValue.table(LuaTable(array: $0.map { .text($0) })).jsonText() }
-        }
-
-        progress("iteration \(i)/\(config.iterations): critique")
-        func item(_ q: AttackQuery, _ response: String) -> LuaValue {
-            .table(LuaTable(fields: ["prompt": .text(q.prompt), "response": .text(response), "answer": .text(q.answer)]))
-        }
-        var verdicts: [CriticVerdict]
-        if config.refine.method == "rft" {
-            // The critic scores every sample; its best becomes the candidate.
-            let flat = zip(queries, sampleTexts).flatMap { q, s in s.map { item(q, $0) } }
-            let scored = try timedLua { try plugins.score(flat) }
-            verdicts = []
-            let k = config.refine.samples
-            for (j, texts) in sampleTexts.enumerated() {
-                let group = Array(scored[(j * k)..<(j * k + texts.count)])
-                let best = group.indices.max { group[$0].score < group[$1].score || (group[$0].score == group[$1].score && $0 > $1) } ?? 0
-                candidates[j] = texts.isEmpty ? greedy[j] : texts[best]
-                verdicts.append(texts.isEmpty ? try timedLua { try plugins.score([item(queries[j], greedy[j])])[0] } : group[best])
+        oracle = HumanOracle(total: oracle.total, spent: oracle.spent, corrections: oracle.corrections, errorRate: oracle.errorRate,
+                             seed: SeedPurpose.humanOracle.seed(config.seed, iteration: i))
+        let spentBefore = oracle.spent
+        func phase(_ name: String, _ body: () throws -> Void) throws {
+            progress("iteration \(i)/\(config.iterations): \(name)")
+            do { try body() } catch var e as PluginError {
+                e.message = "iteration \(i), \(name): " + e.message
+                throw e
+            } catch let e as CampaignError {
+                throw CampaignError.invalid("\(name): \(e)")
             }
-        } else {
-            verdicts = try timedLua { try plugins.score(zip(queries, candidates).map { item($0, $1) }) }
         }
-
-        progress("iteration \(i)/\(config.iterations): oversee")
-        var items: [StoredItem] = []
-        var spentNow = 0
-        for (j, q) in queries.enumerated() {
-            let correct = task.verify(problems[j], response: candidates[j]).correct
-            let left = max(0, config.humanBudget - humanSpent - spentNow)
-            let budget = LuaValue.table(LuaTable(fields: [
-                "remaining": .integer(Int64(left)), "spent": .integer(Int64(humanSpent + spentNow)),
-                "total": .integer(Int64(config.humanBudget)),
-            ]))
-            let ask = try timedLua { try plugins.decide(item: item(q, candidates[j]), verdict: verdicts[j], budget: budget) }
-            let human: Bool? = ask && left > 0 ? correct : nil
-            if human != nil { spentNow += 1 }
-            items.append(StoredItem(iteration: i, position: j, query: q.prompt, answer: q.answer, response: candidates[j],
-                                    samples: samplesJSON[j], correct: correct, criticScore: verdicts[j].score,
-                                    criticLabel: verdicts[j].label, criticConfidence: verdicts[j].confidence,
-                                    critique: verdicts[j].critique, escalated: ask, humanLabel: human,
-                                    finalLabel: human ?? verdicts[j].label, labelSource: human == nil ? "critic" : "human"))
+        var attackResult = AttackResult(problems: [], invalid: 0)
+        var items: [IterationItem] = []
+        var refined: (loss: Double?, rehearsal: Int) = (nil, 0)
+        try phase("attack") { attackResult = try attack(i) }
+        try phase("respond (\(attackResult.problems.count) queries)") { items = try respond(i, attackResult) }
+        try phase("critique") { try critique(&items) }
+        try phase("oversee") { try oversee(i, &items) }
+        try phase("refine (\(config.refine.method))") { refined = try refine(i, &items) }
+        var metrics = IterationMetrics(iteration: i)
+        try phase("measure") {
+            metrics = try measure(i, items, invalid: attackResult.invalid, loss: refined.loss, rehearsal: refined.rehearsal,
+                                  humanSpent: oracle.spent - spentBefore)
         }
-        humanSpent += spentNow
-
-        progress("iteration \(i)/\(config.iterations): refine (\(config.refine.method))")
-        var pairs: [PromptCompletion] = []
-        for it in items {
-            if it.finalLabel { pairs.append(PromptCompletion(prompt: it.query, completion: it.response)) }
-            else if it.humanLabel == false { pairs.append(PromptCompletion(prompt: it.query, completion: it.answer)) }
-        }
-        var rng = RandomGenerator(seed: mixSeed(config.seed, UInt64(i), 22))
-        pairs += task.sample(config.refine.replay, &rng).map { PromptCompletion(prompt: $0.prompt, completion: $0.answer) }
-        let loss = try learner.train(pairs, steps: config.refine.steps, batch: config.refine.batch,
-                                     learningRate: config.refine.learningRate, seed: mixSeed(config.seed, UInt64(i), 23))
-
-        progress("iteration \(i)/\(config.iterations): measure")
-        let (clean, ood) = try evaluate()
-        let truePositives = items.filter { $0.criticLabel && $0.correct }.count
-        let predictedPositive = items.filter(\.criticLabel).count
-        let actualPositive = items.filter(\.correct).count
-        let metrics = IterationMetrics(
-            iteration: i, cleanAccuracy: clean, oodAccuracy: ood,
-            attackSuccessRate: Double(greedyCorrect.filter { !$0 }.count) / Double(queries.count),
-            criticAccuracy: Double(items.filter { $0.criticLabel == $0.correct }.count) / Double(items.count),
-            criticPrecision: predictedPositive > 0 ? Double(truePositives) / Double(predictedPositive) : 1,
-            criticRecall: actualPositive > 0 ? Double(truePositives) / Double(actualPositive) : 1,
-            humanLabels: spentNow, distinctShare: Double(Set(items.map(\.response)).count) / Double(items.count),
-            trainLoss: loss.isFinite ? loss : 0, invalidQueries: invalid)
-
-        let results = LuaValue.table(LuaTable(array: items.map { it in
-            .table(LuaTable(fields: ["prompt": .text(it.query), "answer": .text(it.answer), "response": .text(it.response),
-                                     "correct": .boolean(it.correct), "label": .boolean(it.finalLabel),
-                                     "score": .number(it.criticScore), "human": .boolean(it.humanLabel != nil)]))
-        }))
-        try timedLua { try plugins.observe(results) }
+        try phase("observe") { try timedLua { try attacker.observe(items) } }
         try commit(iteration: i, items: items, metrics: metrics)
-        progress(String(format: "iteration %d/%d done in %.1fs: clean %.3f, OOD %.3f, attack success %.3f, human labels %d",
-                        i, config.iterations, monotonicSeconds() - t0, clean, ood, metrics.attackSuccessRate, spentNow))
+        progress("iteration \(i)/\(config.iterations) done in \(String(format: "%.1f", monotonicSeconds() - t0))s: clean "
+                 + "\(fmt(metrics["clean_accuracy"])), OOD \(fmt(metrics["ood_accuracy"])), attack success "
+                 + "\(fmt(metrics["attack_success_rate"])), human labels \(oracle.spent - spentBefore)")
     }
 
     /// Writes the checkpoint atomically, then commits the iteration in one transaction.
-    private func commit(iteration: Int, items: [StoredItem], metrics: IterationMetrics) throws {
+    private func commit(iteration: Int, items: [IterationItem], metrics: IterationMetrics) throws {
         let relative = "checkpoints/iter-\(iteration)/model.safetensors"
         let url = directory.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try learner.save(to: url)
         var states: [String: LuaValue] = [:]
-        for (key, plugin) in zip(["attacker", "critic", "oversight"], plugins.all) { states[key] = try plugin.snapshot() }
+        for (key, plugin) in luaPlugins { states[key] = try plugin.snapshot() }
         let statesJSON = try LuaValue.table(LuaTable(fields: states)).jsonText()
-        try store.commit(iteration: iteration, checkpoint: relative, pluginStates: statesJSON, humanBudgetSpent: humanSpent,
-                         items: items, metrics: metrics)
+        let (stored, samples) = try Self.storedRecords(iteration: iteration, items: items)
+        try store.commit(iteration: iteration, checkpoint: relative, pluginStates: statesJSON, humanBudgetSpent: oracle.spent,
+                         items: stored, samples: samples, metrics: metrics)
         completed = iteration
         // metrics.jsonl mirrors the store (rewritten whole, so a kill between the commit and
         // this write leaves nothing missing after the next commit).
@@ -365,7 +367,36 @@ public final class CampaignRunner {
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: directory.appendingPathComponent("metrics.jsonl"),
                                                                    options: .atomic)
     }
+
+    static func verdictsJSON(_ verdicts: [CriticVerdict]) throws -> String {
+        try LuaValue.table(LuaTable(array: verdicts.map(\.luaValue))).jsonText()
+    }
+
+    static func storedRecords(iteration: Int, items: [IterationItem]) throws -> ([StoredItem], [StoredSample]) {
+        var stored: [StoredItem] = [], samples: [StoredSample] = []
+        for it in items {
+            let texts = try LuaValue.table(LuaTable(array: it.samples.map { .text($0.text) })).jsonText()
+            stored.append(StoredItem(
+                iteration: iteration, position: it.position, query: it.prompt, answer: it.reference, response: it.response,
+                samples: it.samples.count > 1 ? texts : "[]", correct: it.correct, criticScore: it.verdict.score,
+                criticLabel: it.verdict.label, criticConfidence: it.verdict.confidence, critique: it.verdict.critique,
+                escalated: it.escalated, humanLabel: it.humanLabel, finalLabel: it.finalLabel, labelSource: it.labelSource,
+                partition: it.partition.rawValue, criticVerdicts: try verdictsJSON(it.sampleVerdicts[it.chosen]),
+                humanCorrection: it.humanCorrection, trainedCompletion: it.trainedCompletion, greedy: it.greedy.text,
+                greedyCorrect: it.greedyCorrect))
+            for (k, s) in it.samples.enumerated() {
+                samples.append(StoredSample(iteration: iteration, position: it.position, k: k, text: s.text,
+                                            logprob: s.logprob.isFinite ? s.logprob : nil, correct: it.sampleCorrect[k],
+                                            verdicts: try verdictsJSON(it.sampleVerdicts[k]),
+                                            aggregateScore: it.sampleAggregates[k].score, aggregateLabel: it.sampleAggregates[k].label,
+                                            chosen: k == it.chosen))
+            }
+        }
+        return (stored, samples)
+    }
 }
+
+func fmt(_ x: Double?) -> String { x.map { String(format: "%.3f", $0) } ?? "–" }
 
 extension JSONEncoder {
     static var sorted: JSONEncoder {
@@ -373,14 +404,6 @@ extension JSONEncoder {
         e.outputFormatting = [.sortedKeys]
         return e
     }
-}
-
-/// Derives a seed from the campaign seed and two indices (SplitMix64 finalizer).
-func mixSeed(_ seed: UInt64, _ a: UInt64, _ b: UInt64) -> UInt64 {
-    var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (a &+ 1) &+ 0xD1B5_4A32_D192_ED03 &* (b &+ 1)
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
 }
 
 func fnv1a64(_ bytes: [UInt8]) -> UInt64 {

@@ -5,7 +5,7 @@ import Tensor
 /// The learner of a campaign: a char-level GPT with its tokenizer, pretrained on the task's
 /// standard distribution and refined from the loop's labelled items. It answers `sa.learner`
 /// calls in batches.
-public final class Learner: LearnerProbe {
+public final class Learner: LearnerModel {
     public let model: GPT
     public let tokenizer: CharTokenizer
     /// New tokens a response may have: the task's longest answer and the stop token.
@@ -54,9 +54,14 @@ public final class Learner: LearnerProbe {
 
     /// Greedy answers, one per prompt.
     public func answer(_ prompts: [String]) throws -> [String] {
+        try respond(prompts).map(\.text)
+    }
+
+    /// Greedy answers with their log-probabilities, one per prompt (one batched call).
+    public func respond(_ prompts: [String]) throws -> [ResponseSample] {
         try model.generate(prompts, tokenizer: tokenizer,
                            options: SamplingOptions(maxNewTokens: maxAnswerTokens, temperature: 0, seed: generationSeed))
-            .map(\.text)
+            .map { ResponseSample(text: $0.text, logprob: Double($0.totalLogProb)) }
     }
 
     // MARK: LearnerProbe

@@ -3,9 +3,12 @@ import LuaHost
 
 /// Run exports in the TRL conventions, and the `--json` document of a run.
 public enum RunExport {
-    /// Lines of the export: `jsonl` every item; `csv` every item with a header; `sft`
-    /// `{"prompt","completion"}` for accepted items (the correct answer where a human said no);
-    /// `dpo` `{"prompt","chosen","rejected"}` pairing the critic's best and worst samples.
+    /// Lines of the export: `jsonl` every item (with its ground truth, for analysis); `csv`
+    /// every item with a header; `sft` `{"prompt","completion"}` for what the labels support
+    /// (accepted responses, human corrections) in the `pretrain` partition; `dpo`
+    /// `{"prompt","chosen","rejected"}` with `chosen` an accepted sample or a human correction
+    /// and `rejected` a sample the labels reject. Neither `sft` nor `dpo` ever reveals an answer
+    /// nobody paid for.
     public static func lines(_ items: [StoredItem], format: String) throws -> [String] {
         func json(_ fields: [String: LuaValue]) throws -> String { try LuaValue.table(LuaTable(fields: fields)).jsonText() }
         switch format {
@@ -16,33 +19,41 @@ public enum RunExport {
                     "answer": .text(it.answer), "response": .text(it.response), "correct": .boolean(it.correct),
                     "critic_score": .number(it.criticScore), "critic_label": .boolean(it.criticLabel),
                     "critic_confidence": .number(it.criticConfidence), "critique": .text(it.critique), "escalated": .boolean(it.escalated),
-                    "final_label": .boolean(it.finalLabel), "label_source": .text(it.labelSource),
+                    "final_label": .boolean(it.finalLabel), "label_source": .text(it.labelSource), "partition": .text(it.partition),
+                    "critic_verdicts": (try? LuaValue(json: it.criticVerdicts)) ?? .nil,
+                    "greedy": .text(it.greedy), "greedy_correct": .boolean(it.greedyCorrect),
                 ]
                 if let h = it.humanLabel { f["human_label"] = .boolean(h) }
+                if let c = it.humanCorrection { f["human_correction"] = .text(c) }
+                if let t = it.trainedCompletion { f["trained_completion"] = .text(t) }
                 return try json(f)
             }
         case "csv":
             func q(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-            return ["iteration,position,prompt,answer,response,correct,critic_score,critic_label,critic_confidence,escalated,human_label,final_label,label_source"]
+            return ["iteration,position,partition,prompt,answer,response,correct,critic_score,critic_label,critic_confidence,critique,"
+                    + "escalated,human_label,human_correction,final_label,label_source,trained"]
                 + items.map { it in
-                    [String(it.iteration), String(it.position), q(it.query), q(it.answer), q(it.response), String(it.correct),
-                     String(it.criticScore), String(it.criticLabel), String(it.criticConfidence), String(it.escalated),
-                     it.humanLabel.map { String($0) } ?? "", String(it.finalLabel), it.labelSource].joined(separator: ",")
+                    [String(it.iteration), String(it.position), it.partition, q(it.query), q(it.answer), q(it.response), String(it.correct),
+                     String(it.criticScore), String(it.criticLabel), String(it.criticConfidence), q(it.critique), String(it.escalated),
+                     it.humanLabel.map { String($0) } ?? "", it.humanCorrection.map(q) ?? "", String(it.finalLabel), it.labelSource,
+                     String(it.trainedCompletion != nil)].joined(separator: ",")
                 }
         case "sft":
             return try items.compactMap { it in
+                guard it.partition == Partition.pretrain.rawValue else { return nil }
                 if it.finalLabel { return try json(["prompt": .text(it.query), "completion": .text(it.response)]) }
-                if it.humanLabel == false { return try json(["prompt": .text(it.query), "completion": .text(it.answer)]) }
+                if let c = it.humanCorrection { return try json(["prompt": .text(it.query), "completion": .text(c)]) }
                 return nil
             }
         case "dpo":
-            // Chosen: the accepted response (or the human-supplied answer); rejected: a response the
-            // labels reject. Items with several samples pair distinct samples.
             return try items.compactMap { it in
+                guard it.partition == Partition.pretrain.rawValue else { return nil }
                 let samples = (try? LuaValue(json: it.samples).table?.array.compactMap(\.text)) ?? []
-                let chosen = it.finalLabel ? it.response : it.answer
-                let rejected = it.finalLabel ? samples.first { $0 != it.response && $0 != it.answer } : it.response
-                guard let rejected, rejected != chosen else { return nil }
+                let chosen: String? = it.finalLabel ? it.response : it.humanCorrection
+                // Rejected: the response itself when the labels reject it; else another sample
+                // (the critics preferred the chosen one).
+                let rejected: String? = it.finalLabel ? samples.first { $0 != it.response } : it.response
+                guard let chosen, let rejected, rejected != chosen else { return nil }
                 return try json(["prompt": .text(it.query), "chosen": .text(chosen), "rejected": .text(rejected)])
             }
         default:
@@ -80,21 +91,19 @@ public enum RunExport {
         }
     }
 
-    /// The documented `--json` schema of a run:
-    /// `{"run", "seed", "baseline": {"clean_accuracy", "ood_accuracy"}, "iterations": [{"iteration",
-    /// "clean_accuracy", "ood_accuracy", "attack_success_rate", "critic_accuracy", "critic_precision",
-    /// "critic_recall", "human_labels", "distinct_share", "train_loss", "invalid_queries"}],
-    /// "wall_clock": {"total_seconds", "pretrain_seconds", "lua_seconds", "lua_share", "peak_memory_mb"}}`.
-    public static func reportJSON(_ r: CampaignReport, timings: CampaignTimings?) throws -> String {
-        func num(_ x: Double) -> LuaValue { x.isFinite ? .number(x) : .nil }
+    /// The `--json` document of a run: `{"run", "name", "arm", "seed", "reference_based",
+    /// "baseline": {metric: value}, "iterations": [{"iteration", metric: value|null, …}],
+    /// "wall_clock": {…}}` (metric names as in `MetricRegistry`; null = undefined).
+    public static func reportValue(_ r: CampaignReport, timings: CampaignTimings?) -> LuaValue {
+        func metrics(_ m: IterationMetrics) -> LuaValue {
+            var f: [String: LuaValue] = ["iteration": .integer(Int64(m.iteration))]
+            for (k, v) in m.rows { f[k] = v.map { .number($0) } ?? .nil }
+            return .table(LuaTable(fields: f))
+        }
         var doc: [String: LuaValue] = [
-            "run": .text(r.run), "seed": .integer(Int64(bitPattern: r.seed)),
-            "baseline": .table(LuaTable(fields: ["clean_accuracy": num(r.baselineCleanAccuracy), "ood_accuracy": num(r.baselineOODAccuracy)])),
-            "iterations": .table(LuaTable(array: r.iterations.map { m in
-                var f: [String: LuaValue] = ["iteration": .integer(Int64(m.iteration))]
-                for (k, v) in m.rows { f[k] = (k == "human_labels" || k == "invalid_queries") ? .integer(Int64(v)) : num(v) }
-                return .table(LuaTable(fields: f))
-            })),
+            "run": .text(r.run), "name": .text(r.name), "arm": .text(r.arm), "seed": .integer(Int64(bitPattern: r.seed)),
+            "reference_based": .boolean(r.referenceBased), "baseline": metrics(r.baseline),
+            "iterations": .table(LuaTable(array: r.iterations.map(metrics))),
         ]
         if let t = timings {
             doc["wall_clock"] = .table(LuaTable(fields: [
@@ -103,7 +112,11 @@ public enum RunExport {
                 "peak_memory_mb": .number(t.peakMemoryMB),
             ]))
         }
-        return try LuaValue.table(LuaTable(fields: doc)).jsonText()
+        return .table(LuaTable(fields: doc))
+    }
+
+    public static func reportJSON(_ r: CampaignReport, timings: CampaignTimings?) throws -> String {
+        try reportValue(r, timings: timings).jsonText()
     }
 }
 

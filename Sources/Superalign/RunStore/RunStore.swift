@@ -7,46 +7,51 @@ public struct StoredItem: Codable, Equatable, Sendable, FetchableRecord, Persist
     public var iteration: Int
     public var position: Int
     public var query: String
-    /// Ground truth: the task's answer.
+    /// Ground truth: the task's answer (the engine's and the human oracle's, never a plugin's).
     public var answer: String
     public var response: String
     /// Every sample's text (JSON array) when the method draws several.
     public var samples: String
     public var correct: Bool
+    /// The aggregated critic verdict on the response.
     public var criticScore: Double
     public var criticLabel: Bool
     public var criticConfidence: Double
     public var critique: String
     public var escalated: Bool
-    /// The human oracle's label when escalated within budget (nil otherwise).
+    /// The human oracle's label when bought within budget (nil otherwise).
     public var humanLabel: Bool?
     public var finalLabel: Bool
     /// "human" or "critic".
     public var labelSource: String
+    /// `pretrain`, `eval` or `ood`: items outside `pretrain` are never trained on.
+    public var partition: String = Partition.pretrain.rawValue
+    /// Each critic's verdict on the response (JSON array of {critic, score, label, confidence, critique}).
+    public var criticVerdicts: String = "[]"
+    /// The right answer a human supplied with a "wrong" label (corrections on).
+    public var humanCorrection: String?
+    /// The completion refinement trained on for this item (nil: not trained on).
+    public var trainedCompletion: String?
+    /// The learner's greedy answer (attack success is measured on it) and whether it was right.
+    public var greedy: String = ""
+    public var greedyCorrect: Bool = false
 }
 
-/// The measurements of one finished iteration.
-public struct IterationMetrics: Codable, Equatable, Sendable {
+/// One sample of an item with every critic's verdict on it.
+public struct StoredSample: Codable, Equatable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "samples"
     public var iteration: Int
-    public var cleanAccuracy: Double
-    public var oodAccuracy: Double
-    public var attackSuccessRate: Double
-    public var criticAccuracy: Double
-    public var criticPrecision: Double
-    public var criticRecall: Double
-    public var humanLabels: Int
-    public var distinctShare: Double
-    public var trainLoss: Double
-    /// Queries the attacker proposed that were not well-formed problems (skipped).
-    public var invalidQueries: Int
-
-    /// The metrics as (name, value) rows, in a fixed order.
-    public var rows: [(String, Double)] {
-        [("clean_accuracy", cleanAccuracy), ("ood_accuracy", oodAccuracy), ("attack_success_rate", attackSuccessRate),
-         ("critic_accuracy", criticAccuracy), ("critic_precision", criticPrecision), ("critic_recall", criticRecall),
-         ("human_labels", Double(humanLabels)), ("distinct_share", distinctShare), ("train_loss", trainLoss),
-         ("invalid_queries", Double(invalidQueries))]
-    }
+    public var position: Int
+    public var k: Int
+    public var text: String
+    public var logprob: Double?
+    public var correct: Bool
+    /// JSON array of {critic, score, label, confidence, critique}.
+    public var verdicts: String
+    public var aggregateScore: Double
+    public var aggregateLabel: Bool
+    /// The candidate the item's labels and refinement used.
+    public var chosen: Bool
 }
 
 /// The run store: `run.sqlite` in a run directory. Each iteration is committed in one
@@ -142,6 +147,37 @@ public final class RunStore {
                 t.foreignKey(["weak", "strong", "loss", "seed"], references: "w2s_results", onDelete: .cascade)
             }
         }
+        // The honest loop: partitions, every critic's verdict, human corrections, what was
+        // trained on, every sample, and metrics that may be undefined (NULL).
+        migrator.registerMigration("v3-samples") { db in
+            try db.alter(table: "items") { t in
+                t.add(column: "partition", .text).notNull().defaults(to: Partition.pretrain.rawValue)
+                t.add(column: "criticVerdicts", .text).notNull().defaults(to: "[]")
+                t.add(column: "humanCorrection", .text)
+                t.add(column: "trainedCompletion", .text)
+                t.add(column: "greedy", .text).notNull().defaults(to: "")
+                t.add(column: "greedyCorrect", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "samples") { t in
+                t.column("iteration", .integer).notNull().references("iterations", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("k", .integer).notNull()
+                t.column("text", .text).notNull()
+                t.column("logprob", .double)
+                t.column("correct", .boolean).notNull()
+                t.column("verdicts", .text).notNull()
+                t.column("aggregateScore", .double).notNull()
+                t.column("aggregateLabel", .boolean).notNull()
+                t.column("chosen", .boolean).notNull()
+                t.primaryKey(["iteration", "position", "k"])
+            }
+            try db.create(table: "metric_values") { t in
+                t.column("iteration", .integer).notNull().references("iterations", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("value", .double)                    // NULL: undefined this iteration
+                t.primaryKey(["iteration", "name"])
+            }
+        }
         try migrator.migrate(db)
     }
 
@@ -175,13 +211,14 @@ public final class RunStore {
 
     /// Commits one finished iteration atomically.
     public func commit(iteration: Int, checkpoint: String, pluginStates: String, humanBudgetSpent: Int,
-                       items: [StoredItem], metrics: IterationMetrics) throws {
+                       items: [StoredItem], samples: [StoredSample] = [], metrics: IterationMetrics) throws {
         try db.write { db in
             try db.execute(sql: "INSERT INTO iterations (iteration, checkpoint, plugin_states, human_budget_spent) VALUES (?, ?, ?, ?)",
                            arguments: [iteration, checkpoint, pluginStates, humanBudgetSpent])
             for item in items { try item.insert(db) }
+            for sample in samples { try sample.insert(db) }
             for (name, value) in metrics.rows {
-                try db.execute(sql: "INSERT INTO metrics (iteration, name, value) VALUES (?, ?, ?)",
+                try db.execute(sql: "INSERT INTO metric_values (iteration, name, value) VALUES (?, ?, ?)",
                                arguments: [iteration, name, value])
             }
         }
@@ -202,19 +239,23 @@ public final class RunStore {
         }
     }
 
+    /// Every iteration's metrics (iteration 0: the pretrained learner). Stores written before
+    /// undefined values existed keep theirs in `metrics` and are read from there.
     public func metrics() throws -> [IterationMetrics] {
         try db.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT iteration, name, value FROM metrics ORDER BY iteration, name")
-            var byIteration: [Int: [String: Double]] = [:]
-            for r in rows { byIteration[r["iteration"], default: [:]][r["name"]] = r["value"] }
-            return byIteration.keys.sorted().map { i in
-                let m = byIteration[i]!
-                return IterationMetrics(iteration: i, cleanAccuracy: m["clean_accuracy"] ?? .nan, oodAccuracy: m["ood_accuracy"] ?? .nan,
-                                        attackSuccessRate: m["attack_success_rate"] ?? .nan, criticAccuracy: m["critic_accuracy"] ?? .nan,
-                                        criticPrecision: m["critic_precision"] ?? .nan, criticRecall: m["critic_recall"] ?? .nan,
-                                        humanLabels: Int(m["human_labels"] ?? 0), distinctShare: m["distinct_share"] ?? .nan,
-                                        trainLoss: m["train_loss"] ?? .nan, invalidQueries: Int(m["invalid_queries"] ?? 0))
-            }
+            var rows = try Row.fetchAll(db, sql: "SELECT iteration, name, value FROM metric_values ORDER BY iteration, name")
+            if rows.isEmpty { rows = try Row.fetchAll(db, sql: "SELECT iteration, name, value FROM metrics ORDER BY iteration, name") }
+            var byIteration: [Int: [String: Double?]] = [:]
+            for r in rows { byIteration[r["iteration"], default: [:]][r["name"]] = .some(r["value"] as Double?) }
+            return byIteration.keys.sorted().map { IterationMetrics(iteration: $0, values: byIteration[$0]!) }
+        }
+    }
+
+    public func samples(iteration: Int? = nil) throws -> [StoredSample] {
+        try db.read { db in
+            var request = StoredSample.order(Column("iteration"), Column("position"), Column("k"))
+            if let iteration { request = request.filter(Column("iteration") == iteration) }
+            return try request.fetchAll(db)
         }
     }
 

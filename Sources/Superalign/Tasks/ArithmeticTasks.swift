@@ -36,6 +36,11 @@ public struct AdditionTask: ProblemTask {
         return make(a, b)
     }
 
+    public func region(ofPrompt prompt: String) -> ProblemDistribution {
+        guard let (a, b) = parseBinary(prompt, op: "+", maxDigits: digits + 1) else { return .standard }
+        return operandRegion(a, b, digits: digits)
+    }
+
     /// Number of carrying positions and the longest run of consecutive carries in `a + b`.
     public static func carryStatistics(_ a: Int, _ b: Int) -> (carries: Int, longestChain: Int) {
         var x = a, y = b, carry = 0, carries = 0, run = 0, longest = 0
@@ -83,6 +88,11 @@ public struct MultiplicationTask: ProblemTask {
     public func problem(forPrompt prompt: String) -> Problem? {
         guard let (a, b) = parseBinary(prompt, op: "*", maxDigits: digits + 1) else { return nil }
         return make(a, b)
+    }
+
+    public func region(ofPrompt prompt: String) -> ProblemDistribution {
+        guard let (a, b) = parseBinary(prompt, op: "*", maxDigits: digits + 1) else { return .standard }
+        return operandRegion(a, b, digits: digits)
     }
 }
 
@@ -135,6 +145,21 @@ public struct ModularTask: ProblemTask {
                                        maxDigits: String(10 * modulus).count) else { return nil }
         return make(a, b)
     }
+
+    public func region(ofPrompt prompt: String) -> ProblemDistribution {
+        guard problem(forPrompt: prompt) != nil else { return .standard }
+        // Operands at or past the modulus are the shifted region (the learner must reduce first).
+        let body = prompt.dropLast("%\(modulus)=".count)
+        let operands = body.split(separator: Character(operation.rawValue)).compactMap { Int($0) }
+        return operands.contains(where: { $0 >= modulus }) ? .outOfDistribution : .standard
+    }
+}
+
+/// Operands with more than `digits` digits lie in the out-of-distribution region.
+private func operandRegion(_ a: Int, _ b: Int, digits: Int) -> ProblemDistribution {
+    var p = 1
+    for _ in 0..<digits { p *= 10 }
+    return a >= p || b >= p ? .outOfDistribution : .standard
 }
 
 /// Operands for a binary arithmetic problem: uniform below 10^digits (standard), or with

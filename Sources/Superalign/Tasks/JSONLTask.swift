@@ -11,6 +11,8 @@ public struct JSONLTask: ProblemTask {
     public let numeric: Bool
     public let standard: [Problem]
     public let ood: [Problem]
+    /// Prompts of the file's `"split": "ood"` lines.
+    let oodPrompts: Set<String>
     public var name: String { "jsonl" }
     public var options: [String: String] { ["file": path, "numeric": numeric ? "true" : "false"] }
     public let alphabet: [Character]
@@ -60,6 +62,7 @@ public struct JSONLTask: ProblemTask {
         self.numeric = numeric
         self.standard = standard
         self.ood = ood.isEmpty ? standard : ood
+        oodPrompts = Set(ood.map(\.prompt))
         var chars = Set<Character>()
         var longest = 0
         for p in standard + ood {
@@ -86,6 +89,11 @@ public struct JSONLTask: ProblemTask {
         }
         let ok = response.trimmingSpaces == problem.answer.trimmingSpaces
         return Verification(correct: ok, detail: ok ? "correct" : "expected \(problem.answer), got \(response)")
+    }
+
+    public func region(ofPrompt prompt: String) -> ProblemDistribution {
+        // Without `ood` lines, OOD samples come from the whole file: no prompt is shifted.
+        oodPrompts.contains(prompt) ? .outOfDistribution : .standard
     }
 
     public func problem(forPrompt prompt: String) -> Problem? {

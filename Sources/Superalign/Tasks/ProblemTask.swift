@@ -62,6 +62,9 @@ public protocol ProblemTask: Sendable {
     /// Builds the problem for a prompt written by someone else (an attacker): nil when the
     /// prompt is not a well-formed problem of this task.
     func problem(forPrompt prompt: String) -> Problem?
+    /// Which distribution a prompt belongs to (`.outOfDistribution` for the shifted region:
+    /// longer operands, operands past the modulus, a data file's `ood` lines).
+    func region(ofPrompt prompt: String) -> ProblemDistribution
 }
 
 extension ProblemTask {
