@@ -5,6 +5,8 @@ import Tensor
 /// `superalign bench kernels`: GFLOP/s of the matrix multiply on square and training-shaped
 /// problems, and the time of causal self-attention forward + backward, per thread count.
 /// Each figure is measured over several repetitions and reported as min / median / max.
+/// The output starts with what the binary was built for (``BuildInfo``), and a warning on stderr
+/// when the running CPU could use better kernels than were compiled in.
 struct BenchKernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
@@ -35,6 +37,7 @@ struct BenchKernelsCommand: ParsableCommand {
     ]
 
     func run() throws {
+        if let w = BuildInfo.warning() { stderrLine("warning: \(w)") }
         let threadCounts = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 > 0 }) else {
             throw ValidationError("--threads needs positive integers, e.g. 1,2")
@@ -99,10 +102,12 @@ struct BenchKernelsCommand: ParsableCommand {
             }
         }
         if json {
-            let doc: [String: Any] = ["benchmark": "kernels", "rows": rows]
+            let build: [String: Any] = ["kernels": BuildInfo.kernels, "fma": BuildInfo.fma, "target_cpu": BuildInfo.targetCPU]
+            let doc: [String: Any] = ["benchmark": "kernels", "build": build, "rows": rows]
             let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
+            print("build: \(BuildInfo.summary)")
             print("shape (m×k×n)          threads   GFLOP/s median   [min … max]")
             print("(attention: B=\(attentionBatch), T=32, C=128, 4 heads; ms per call)")
             for r in rows {

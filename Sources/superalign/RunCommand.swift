@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LuaHost
 import Superalign
+import Tensor
 
 /// `superalign run CAMPAIGN.lua`: run a campaign, a weak-to-strong experiment, or a sweep of
 /// them, into run directories.
@@ -34,6 +35,7 @@ struct RunCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if let w = BuildInfo.warning() { stderrLine("warning: \(w)") }
         let experiments: [ScriptExperiment]
         if let seeds, !(1...1000).contains(seeds) { throw CLIError("--seeds must be in 1...1000") }
         if seeds != nil && seed != nil { throw CLIError("give --seed or --seeds, not both") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Tensor
 
 /// The `superalign` command line. Subcommands live one per file beside this one.
 @main
@@ -27,7 +28,8 @@ struct SuperalignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "superalign",
         abstract: "Superalignment experiments on CPUs: Lua plugins and campaigns, a native Swift engine.",
-        version: "0.1.0",
+        // The compiled kernels and target CPU too, e.g. "0.1.0 (kernels avx512 (FMA), target CPU znver5)".
+        version: "0.1.0 (\(BuildInfo.summary))",
         subcommands: [PluginsCommand.self, RunCommand.self, ResumeCommand.self, StatusCommand.self, ExportCommand.self,
                       W2SCommand.self, TrainCommand.self, GenerateCommand.self, EvalCommand.self, BenchCommand.self]
     )

@@ -11,9 +11,9 @@ final class CampaignTests: XCTestCase {
       task = { name = "addition", digits = 1 },
       learner = { layers = 1, width = 16, heads = 2, pretrain_steps = 40, pretrain_batch = 32 },
       attacker = { plugin = "mutate_failures" },
-      critic = { plugin = "noisy_verifier", params = { flip_rate = 0.2 } },
+      critic = { plugin = "noisy_verifier", params = { flip_rate = 0.2 }, reference = true },
       oversight = { plugin = "uncertainty_budget", budget = 10 },
-      refine = { method = "sft", steps = 6, batch = 8, replay = 8 },
+      refine = { method = "sft", steps = 6, batch = 8, rehearsal = 8 },
       eval_clean = 24, eval_ood = 12,
     }
     """
@@ -57,13 +57,16 @@ final class CampaignTests: XCTestCase {
         let report = try CampaignRunner.start(config, in: dir).run()
         let items = try RunStore(url: dir.appendingPathComponent("run.sqlite")).items()
         let human = items.filter { $0.labelSource == "human" }
-        XCTAssertEqual(human.count, report.iterations.map(\.humanLabels).reduce(0, +))
-        XCTAssertLessThanOrEqual(human.count, 10, "the human budget is respected")
+        XCTAssertEqual(Double(human.count), report.iterations.compactMap { $0["human_labels"] }.reduce(0, +))
+        XCTAssertEqual(human.count, 10, "uncertainty_budget spends the whole budget on a noisy critic")
         for it in human { XCTAssertEqual(it.humanLabel, it.correct); XCTAssertEqual(it.finalLabel, it.correct) }
         for it in items where it.labelSource == "critic" { XCTAssertEqual(it.finalLabel, it.criticLabel); XCTAssertNil(it.humanLabel) }
         for m in report.iterations {
-            XCTAssert((0...1).contains(m.attackSuccessRate) && (0...1).contains(m.cleanAccuracy) && (0...1).contains(m.criticAccuracy))
+            for name in ["attack_success_rate", "clean_accuracy", "critic_accuracy"] {
+                XCTAssert((0...1).contains(m[name] ?? -1), "\(name) = \(String(describing: m[name]))")
+            }
         }
+        XCTAssertTrue(report.referenceBased, "noisy_verifier reads the reference: the report says so")
     }
 
     func testAPluginThatFailsMidCampaignStopsTheRunAndKeepsFinishedIterations() throws {
@@ -120,6 +123,14 @@ final class CampaignTests: XCTestCase {
             ("return campaign{ iterations = 0 }", "iterations: 0 is outside"),
             ("return campaign{ learner = { width = 30, heads = 4 } }", "multiple of heads"),
             ("return campaign{ refine = { method = 'dpo' } }", "not a refinement method"),
+            ("return campaign{ refine = { replay = 32 } }", "rehearsal"),
+            ("return campaign{ name = '../../x' }", "cannot name a run directory"),
+            ("return campaign{ name = '' }", "cannot name a run directory"),
+            ("return campaign{ seed = 1, seeds = {1, 2} }", "either seed or seeds"),
+            ("return campaign{ arms = { { oversight = {} } } }", "every arm needs a name"),
+            ("return campaign{ arms = { { name = 'a', learner = {} } } }", "an arm may set"),
+            ("return campaign{ critic = {}, critics = { {} } }", "either critic or critics"),
+            ("return campaign{ aggregate = 'vote' }", "not an aggregation rule"),
             ("return { 1 }", "not a campaign"),
             ("return campaign{ task = { name = 'jsonl', file = '../x.jsonl' } }", "outside the campaign's folder"),
             ("return campaign(", "campaign.lua"),

@@ -21,10 +21,12 @@ final class HostAPITests: XCTestCase {
 
     func testStubsDocumentEveryFunction() {
         let text = SuperalignStubs.text()
-        for name in ["sa.task.sample", "sa.task.verify", "sa.learner.generate", "sa.learner.logprob",
+        for name in ["sa.task.sample", "sa.task.problem", "sa.learner.generate", "sa.learner.logprob",
                      "sa.rng.int", "sa.text.edit_distance", "sa.json.encode", "sa.log.info"] {
             XCTAssertTrue(text.contains("function \(name)("), name)
         }
+        XCTAssertFalse(text.contains("sa.task.verify"), "plugins get no way to check a response against the answer")
+        XCTAssertFalse(text.contains("the reference answer"), "sa.Problem documents no answer field")
     }
 
     func testTableIsReadOnly() throws {
@@ -53,10 +55,12 @@ final class HostAPITests: XCTestCase {
     func testTaskFunctions() throws {
         let p = try plugin("""
           local ps = sa.task.sample(3, { distribution = 'ood' })
-          local v = sa.task.verify('47+85=', '142')
-          return #ps, ps[1].features.digits, v.correct, v.wrong_positions[1], sa.task.problem('x'), sa.task.name()
+          local q = sa.task.problem('47+85=')
+          return #ps, ps[1].features.digits, ps[1].answer, q.features.carries, q.answer, sa.task.verify, sa.task.problem('x'),
+            sa.task.name()
         """)
-        XCTAssertEqual(try p.call("score", []), [3, 3, false, 2, .nil, "addition"])
+        // The information boundary: problems come without answers and there is no verify.
+        XCTAssertEqual(try p.call("score", []), [3, 3, .nil, 2, .nil, .nil, .nil, "addition"])
         let bad = try plugin("return sa.task.sample(2, { distribution = 'weird' })")
         XCTAssertThrowsError(try bad.call("score", [])) { e in
             XCTAssertTrue("\(e)".contains("distribution"), "\(e)")

@@ -92,6 +92,9 @@ public final class CampaignRunner {
     public private(set) var timings = CampaignTimings()
     /// Progress lines (the command line prints them on stderr).
     public var progress: (String) -> Void = { _ in }
+    /// Sees every refinement's examples before training (tests check exactly what the learner
+    /// is trained on).
+    public var refinementObserver: ((Int, [PromptCompletion]) -> Void)?
     private var completed: Int
 
     var oracleRemaining: Int { oracle.remaining }

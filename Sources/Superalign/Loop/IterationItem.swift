@@ -5,6 +5,11 @@ import LuaHost
 public struct ResponseSample: Equatable, Sendable {
     public var text: String
     public var logprob: Double
+
+    public init(text: String, logprob: Double) {
+        self.text = text
+        self.logprob = logprob
+    }
 }
 
 /// The critic's verdict on one response, validated.

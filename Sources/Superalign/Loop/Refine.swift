@@ -33,6 +33,7 @@ extension CampaignRunner {
             }
             rehearsal = config.refine.rehearsal
         }
+        refinementObserver?(i, examples)
         let loss = try refinement.refine(learner, examples: examples, seed: SeedPurpose.refineOrder.seed(config.seed, iteration: i))
         return (loss, rehearsal)
     }
