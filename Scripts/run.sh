@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
-read -r -a flags <<< "$(bash Scripts/build-flags.sh)"
+# A build-flags error (say, a SUPERALIGN_CPU without the kernels' features) stops here rather
+# than building slower code with no flags.
+flag_line="$(bash Scripts/build-flags.sh)"
+read -r -a flags <<< "$flag_line"
 swift build -c release --product superalign "${flags[@]}" >&2
 bin="$(swift build -c release --product superalign "${flags[@]}" --show-bin-path)/superalign"
 mapfile -t plugins < <(find Plugins -name '*.lua' -not -path 'Plugins/meta/*' | sort)
