@@ -83,6 +83,22 @@ public struct HostAPI {
     }
 
     /// Adds a function at `path` ("task.sample").
+    /// The host API's work (a batched generation, a learner's log-probabilities) is the
+    /// engine's time, not the plugin's: the call's wall-clock deadline moves by the time spent
+    /// inside it. Instruction budgets are unaffected.
+    static func offTheClock(_ body: @escaping (HostCall) throws -> Int32) -> (HostCall) throws -> Int32 {
+        { call in
+            let raw = call.state.raw
+            guard raw.pointee.deadline_ns != 0, let clock = raw.pointee.clock else { return try body(call) }
+            let t0 = clock(raw.pointee.clock_context)
+            defer {
+                let spent = clock(raw.pointee.clock_context) &- t0
+                if raw.pointee.deadline_ns != 0 { raw.pointee.deadline_ns &+= spent }
+            }
+            return try body(call)
+        }
+    }
+
     public mutating func add(_ path: String, summary: String, params: [Param] = [], returns: [Return] = [],
                              _ body: @escaping (HostCall) throws -> Int32) {
         functions.append(Function(path: path, summary: summary, params: params, returns: returns, body: body))
@@ -114,7 +130,7 @@ public struct HostAPI {
         for ns in namespaces { _ = realTable(ns.path) }
         for f in functions {
             _ = sa_getref(L, realTable(parent(of: f.path)))
-            state.push(HostFunction("\(name).\(f.path)", f.body))
+            state.push(HostFunction("\(name).\(f.path)", Self.offTheClock(f.body)))
             lua_setfield(L, -2, leaf(of: f.path))
             lua_settop(L, top)
         }

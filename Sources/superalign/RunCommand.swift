@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
+    @Flag(name: .shortAndLong, help: "Show the plugins' print and sa.log lines as they come (they are kept in plugins.log either way).")
+    var verbose = false
+
     func run() throws {
         if let w = BuildInfo.warning() { stderrLine("warning: \(w)") }
         let experiments: [ScriptExperiment]
@@ -43,6 +46,13 @@ struct RunCommand: ParsableCommand {
             experiments = try CampaignScript.loadExperiments(file: URL(fileURLWithPath: campaign), seedOverride: seed,
                                                              seedsOverride: seeds.map { (1...UInt64($0)).map { $0 } })
         } catch { throw CLIError("\(error)") }
+        // A sweep checks every entry (task, plugins, checkpoint) before running the first.
+        for experiment in experiments {
+            if case .campaign(let config) = experiment {
+                do { try CampaignRunner.validate(config, pluginFolders: pluginPath) }
+                catch { throw CLIError("\(experiment.runName): \(error)") }
+            }
+        }
         let base = out.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: "runs")
         let sweep = out == nil || experiments.count > 1
         if experiments.count > 1 {
@@ -60,6 +70,8 @@ struct RunCommand: ParsableCommand {
                                                       pretrainCache: experiments.count > 1 ? base.appendingPathComponent("pretrained") : nil,
                                                       progress: stderrLine)
                 } catch { throw CLIError("\(error)") }
+                runner.showProgress = true
+                runner.verbose = verbose
                 stderrLine("run directory: \(dir.path)")
                 let report = try runCampaign(runner)
                 reports.append((report, runner.timings))

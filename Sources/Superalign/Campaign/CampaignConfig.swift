@@ -35,6 +35,8 @@ public struct CampaignConfig: Codable, Equatable, Sendable {
         public var pretrainSteps: Int
         public var pretrainBatch: Int
         public var learningRate: Double
+        /// A checkpoint (from `superalign train` or a run) to start from instead of pretraining.
+        public var initCheckpoint: String?
     }
 
     /// The simulated human oracle (DESIGN.md, "The human oracle").
@@ -156,7 +158,11 @@ public enum CampaignError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalid(let m): return m
-        case .script(let e): return "\(e)"
+        case .script(let e):
+            // A campaign script is not a plugin: say what failed in the script's own terms.
+            var where_ = ""
+            if let file = e.file { where_ = e.line.map { " at \(file):\($0)" } ?? " in \(file)" }
+            return "campaign script \(e.plugin) failed (\(e.kind.rawValue))\(where_): \(e.message)"
         }
     }
 }

@@ -219,6 +219,12 @@ public enum CampaignScript {
             heads: try l.int("heads", default: 4, 1...64), pretrainSteps: try l.int("pretrain_steps", default: 400, 0...1_000_000),
             pretrainBatch: try l.int("pretrain_batch", default: 64, 1...4096),
             learningRate: try l.double("lr", default: 3e-3, 1e-7...1))
+        var learnerConfig = learner
+        let initPath = try l.string("init", default: "")
+        if !initPath.isEmpty {
+            learnerConfig.initCheckpoint = try CampaignFiles.resolve(initPath, in: folder, field: "\(l.path).init")
+            learnerConfig.pretrainSteps = 0
+        }
         try l.finish()
         guard learner.width % learner.heads == 0 else {
             throw CampaignError.invalid("\(l.path): width (\(learner.width)) must be a multiple of heads (\(learner.heads))")
@@ -290,8 +296,12 @@ public enum CampaignScript {
             rehearsal: try f.int("rehearsal", default: 32, 0...100_000))
         try f.finish()
         try r.finish()
+        if learnerConfig.initCheckpoint != nil && refine.rehearsal > 0 {
+            throw CampaignError.invalid("\(f.path).rehearsal: a learner started from a checkpoint (learner.init) has no "
+                                        + "pretraining set to rehearse from; set rehearsal = 0")
+        }
         return CampaignConfig(name: name, arm: "", seed: UInt64(seed), iterations: iterations, queriesPerIteration: queries,
-                              task: taskOptions, evalShare: evalShare, learner: learner, attacker: attacker, critics: critics,
+                              task: taskOptions, evalShare: evalShare, learner: learnerConfig, attacker: attacker, critics: critics,
                               aggregate: aggregate, oversight: oversight, human: human, refine: refine,
                               evalClean: evalClean, evalOOD: evalOOD)
     }

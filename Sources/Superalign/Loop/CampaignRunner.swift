@@ -92,6 +92,15 @@ public final class CampaignRunner {
     public private(set) var timings = CampaignTimings()
     /// Progress lines (the command line prints them on stderr).
     public var progress: (String) -> Void = { _ in }
+    /// Shows a progress bar while pretraining (the command line turns it on).
+    public var showProgress = false
+    /// Plugin `print` and `sa.log` lines: kept in plugins.log with each iteration; `verbose`
+    /// also shows them as progress lines.
+    public var verbose: Bool {
+        get { pluginLog.echo != nil }
+        set { pluginLog.echo = newValue ? { [weak self] in self?.progress($0) } : nil }
+    }
+    let pluginLog = PluginLog()
     /// Sees every refinement's examples before training (tests check exactly what the learner
     /// is trained on).
     public var refinementObserver: ((Int, [PromptCompletion]) -> Void)?
@@ -158,36 +167,12 @@ public final class CampaignRunner {
         partitions = TaskPartitions(seed: SeedPurpose.partitions.seed(config.seed), evalShare: config.evalShare)
 
         // Plugins: one context (task, seeded generator) each; the learner is attached below.
-        let catalog = PluginCatalog(extraFolders: pluginFolders)
-        var contexts: [PluginContext] = []
-        var hashes: [String: String] = [:]
-        func load(_ ref: CampaignConfig.PluginRef, kind: String, key: String, purpose: SeedPurpose, index: Int) throws -> Plugin {
-            let (bytes, origin) = try catalog.source(kind: kind, name: ref.plugin)
-            hashes[key] = "\(origin) fnv1a64:\(String(fnv1a64(bytes), radix: 16))"
-            let seed = mixSeed(purpose.seed(config.seed), 0, UInt64(index))
-            let context = PluginContext(task: task, seed: seed)
-            contexts.append(context)
-            let plugin = try Plugin.load(source: bytes, file: origin, options: Plugin.Options(
-                seed: seed, prepare: { SuperalignAPI.make(context: context).install(into: $0) }))
-            guard plugin.kind == kind else {
-                throw CampaignError.invalid("\(origin) is a \(plugin.kind) plugin, but the campaign uses it as the \(key)")
-            }
-            let expected = origin.split(separator: "/").last.map { String($0.dropLast($0.hasSuffix(".lua") ? 4 : 0)) }
-            if let expected, expected != plugin.name {
-                throw CampaignError.invalid("\(origin): the plugin's name is '\(plugin.name)' but its file is \(expected).lua; "
-                                            + "a plugin is found by its file name, so they must match")
-            }
-            try PluginParams.check(ref.params, against: plugin, key: key)
-            plugin.setParams(ref.params.mapValues(\.luaValue))
-            return plugin
-        }
-        attacker = try LuaAttacker(try load(config.attacker, kind: "attacker", key: "attacker", purpose: .attackerPlugin, index: 0))
-        critics = try config.critics.enumerated().map { n, ref in
-            try LuaCritic(try load(ref, kind: "critic", key: n == 0 ? "critic" : "critic\(n + 1)", purpose: .criticPlugin, index: n),
-                          reference: ref.reference)
-        }
-        oversight = try LuaOversight(try load(config.oversight, kind: "oversight", key: "oversight", purpose: .oversightPlugin, index: 0))
-        self.contexts = contexts
+        let loaded = try Self.loadPlugins(config, task: task, pluginFolders: pluginFolders, log: pluginLog)
+        attacker = loaded.attacker
+        critics = loaded.critics
+        oversight = loaded.oversight
+        contexts = loaded.contexts
+        let hashes = loaded.hashes
         refinement = SupervisedRefinement(name: config.refine.method, steps: config.refine.steps, batch: config.refine.batch,
                                           learningRate: config.refine.learningRate,
                                           samplesPerQuery: config.refine.method == "rft" ? config.refine.samples : 1)
@@ -215,6 +200,9 @@ public final class CampaignRunner {
             let states = try LuaValue(json: last.pluginStates)
             for (key, plugin) in [("attacker", attacker.plugin)] + critics.enumerated().map({ ($0 == 0 ? "critic" : "critic\($0 + 1)", $1.plugin) })
                 + [("oversight", oversight.plugin)] { plugin.restore(states[key]) }
+        } else if let initial = config.learner.initCheckpoint {
+            learner = try Learner(checkpoint: URL(fileURLWithPath: initial), task: task)
+            completed = -1
         } else {
             learner = try Learner(task: task, config: config.learner, seed: SeedPurpose.learnerInit.seed(config.seed))
             completed = -1
@@ -222,6 +210,62 @@ public final class CampaignRunner {
         oracle = HumanOracle(total: config.human.budget, spent: spent, corrections: config.human.corrections,
                              errorRate: config.human.errorRate, seed: 0)
         for c in contexts { c.learner = learner }
+    }
+
+    struct LoadedPlugins {
+        var attacker: LuaAttacker
+        var critics: [LuaCritic]
+        var oversight: LuaOversight
+        var contexts: [PluginContext]
+        var hashes: [String: String]
+    }
+
+    /// Loads and checks the campaign's plugins: kind, name against file name, params.
+    static func loadPlugins(_ config: CampaignConfig, task: any ProblemTask, pluginFolders: [String],
+                            log: PluginLog) throws -> LoadedPlugins {
+        let catalog = PluginCatalog(extraFolders: pluginFolders)
+        var contexts: [PluginContext] = []
+        var hashes: [String: String] = [:]
+        func load(_ ref: CampaignConfig.PluginRef, kind: String, key: String, purpose: SeedPurpose, index: Int) throws -> Plugin {
+            let (bytes, origin) = try catalog.source(kind: kind, name: ref.plugin)
+            hashes[key] = "\(origin) fnv1a64:\(String(fnv1a64(bytes), radix: 16))"
+            let seed = mixSeed(purpose.seed(config.seed), 0, UInt64(index))
+            let context = PluginContext(task: task, seed: seed)
+            contexts.append(context)
+            let plugin = try Plugin.load(source: bytes, file: origin, options: Plugin.Options(
+                seed: seed, logger: HostLogger(sink: { level, source, message in log.add("[\(level.rawValue)] \(source): \(message)") }),
+                prepare: { SuperalignAPI.make(context: context).install(into: $0) }))
+            guard plugin.kind == kind else {
+                throw CampaignError.invalid("\(origin) is a \(plugin.kind) plugin, but the campaign uses it as the \(key)")
+            }
+            let expected = origin.split(separator: "/").last.map { String($0.dropLast($0.hasSuffix(".lua") ? 4 : 0)) }
+            if let expected, expected != plugin.name {
+                throw CampaignError.invalid("\(origin): the plugin's name is '\(plugin.name)' but its file is \(expected).lua; "
+                                            + "a plugin is found by its file name, so they must match")
+            }
+            try PluginParams.check(ref.params, against: plugin, key: key)
+            plugin.setParams(ref.params.mapValues(\.luaValue))
+            return plugin
+        }
+        let attacker = try LuaAttacker(try load(config.attacker, kind: "attacker", key: "attacker", purpose: .attackerPlugin, index: 0))
+        let critics = try config.critics.enumerated().map { n, ref in
+            try LuaCritic(try load(ref, kind: "critic", key: n == 0 ? "critic" : "critic\(n + 1)", purpose: .criticPlugin, index: n),
+                          reference: ref.reference)
+        }
+        let oversight = try LuaOversight(try load(config.oversight, kind: "oversight", key: "oversight", purpose: .oversightPlugin,
+                                                  index: 0))
+        return LoadedPlugins(attacker: attacker, critics: critics, oversight: oversight, contexts: contexts, hashes: hashes)
+    }
+
+    /// Checks everything a run would check before it starts — the task and its options, every
+    /// plugin (kind, name, params), the initial checkpoint — without touching the disk, so a
+    /// sweep can refuse a bad entry before running the first.
+    public static func validate(_ config: CampaignConfig, pluginFolders: [String] = []) throws {
+        var taskOptions = config.task
+        let taskName = taskOptions.removeValue(forKey: "name") ?? "addition"
+        let task = try TaskCatalog.make(taskName, options: taskOptions)
+        _ = try loadPlugins(config, task: task, pluginFolders: pluginFolders, log: PluginLog())
+        if let initial = config.learner.initCheckpoint { _ = try Learner(checkpoint: URL(fileURLWithPath: initial), task: task) }
     }
 
     // MARK: Running
@@ -282,7 +326,9 @@ public final class CampaignRunner {
         let set = try pretrainingSet()
         var loss: Double?
         let cached = try pretrainCache.map { try PretrainCache(folder: $0, config: config) }
-        if let cached, let found = try cached.load(task: task) {
+        if let initial = config.learner.initCheckpoint {
+            progress("learner taken from \(initial) (no pretraining; items are placed by the task's partitions)")
+        } else if let cached, let found = try cached.load(task: task) {
             learner = found.learner
             loss = found.loss
             for c in contexts { c.learner = learner }
@@ -291,8 +337,12 @@ public final class CampaignRunner {
             progress("pretraining the learner: \(config.learner.pretrainSteps) steps on \(set.count) \(task.name) problems "
                      + "(pretrain partition)")
             let pairs = set.map { PromptCompletion(prompt: $0.prompt, completion: $0.answer) }
+            let bar = showProgress && config.learner.pretrainSteps > 0
+                ? ProgressBar(total: config.learner.pretrainSteps, label: "pretrain") : nil
             let l = try learner.train(pairs, steps: config.learner.pretrainSteps, batch: config.learner.pretrainBatch,
-                                      learningRate: config.learner.learningRate, seed: SeedPurpose.pretrainOrder.seed(config.seed))
+                                      learningRate: config.learner.learningRate, seed: SeedPurpose.pretrainOrder.seed(config.seed),
+                                      progress: bar.map { b in { b.update($0, loss: $1) } })
+            bar?.finish()
             loss = l.isFinite ? l : nil
             try cached?.save(learner, loss: loss)
         }
@@ -322,6 +372,8 @@ public final class CampaignRunner {
         oracle = HumanOracle(total: oracle.total, spent: oracle.spent, corrections: oracle.corrections, errorRate: oracle.errorRate,
                              seed: SeedPurpose.humanOracle.seed(config.seed, iteration: i))
         let spentBefore = oracle.spent
+        pluginLog.begin(iteration: i)
+        for (entry, _) in zip(luaPlugins, contexts) { entry.plugin.state.logger.clear() }
         func phase(_ name: String, _ body: () throws -> Void) throws {
             progress("iteration \(i)/\(config.iterations): \(name)")
             do { try body() } catch var e as PluginError {
@@ -364,6 +416,7 @@ public final class CampaignRunner {
         try store.commit(iteration: iteration, checkpoint: relative, pluginStates: statesJSON, humanBudgetSpent: oracle.spent,
                          items: stored, samples: samples, metrics: metrics)
         completed = iteration
+        try pluginLog.flush(to: directory.appendingPathComponent("plugins.log"))
         // metrics.jsonl mirrors the store (rewritten whole, so a kill between the commit and
         // this write leaves nothing missing after the next commit).
         let lines = try store.metrics().map { String(decoding: try JSONEncoder.sorted.encode($0), as: UTF8.self) }
@@ -396,6 +449,43 @@ public final class CampaignRunner {
             }
         }
         return (stored, samples)
+    }
+}
+
+/// Plugin log lines of the iteration under way, appended to plugins.log once it is committed
+/// (a killed iteration's lines are written again when it reruns, not twice).
+final class PluginLog {
+    private var lines: [String] = []
+    private var iteration = 0
+    var echo: ((String) -> Void)?
+
+    func begin(iteration: Int) {
+        self.iteration = iteration
+        lines.removeAll()
+    }
+
+    func add(_ line: String) {
+        let text = "iteration \(iteration) \(line)"
+        lines.append(text)
+        echo?(text)
+    }
+
+    func flush(to url: URL) throws {
+        guard !lines.isEmpty else { return }
+        let data = Data((lines.joined(separator: "\n") + "\n").utf8)
+        lines.removeAll()
+        if !FileManager.default.fileExists(atPath: url.path) {
+            try RunDirectory.write(data, to: url)
+            return
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+        } catch {
+            throw CampaignError.invalid("cannot append to \(url.path): \(RunDirectory.reason(error))")
+        }
     }
 }
 

@@ -22,10 +22,21 @@ public final class Learner: LearnerModel {
                                           context: context, vocabulary: tokenizer.vocabularySize), seed: seed)
     }
 
-    /// A learner restored from a checkpoint written by `save`.
+    /// A learner restored from a checkpoint written by `save` or by `superalign train`: it must
+    /// be a GPT with a vocabulary that covers the task's characters and a context long enough
+    /// for its problems.
     public init(checkpoint url: URL, task: any ProblemTask) throws {
         let (gpt, tok) = try GPT.load(from: url)
         guard let tok else { throw CampaignError.invalid("\(url.path): the checkpoint has no vocabulary") }
+        let missing = task.alphabet.filter { c in !c.unicodeScalars.allSatisfy { tok.id(of: $0) != nil } }
+        guard missing.isEmpty else {
+            throw CampaignError.invalid("\(url.path): the checkpoint's vocabulary lacks the task's characters "
+                                        + "\(String(missing).debugDescription)")
+        }
+        guard gpt.config.context >= task.maxLength + 2 else {
+            throw CampaignError.invalid("\(url.path): the checkpoint's context (\(gpt.config.context)) is shorter than the "
+                                        + "task's problems need (\(task.maxLength + 2))")
+        }
         model = gpt
         tokenizer = tok
         maxAnswerTokens = task.maxLength / 2 + 2
@@ -39,15 +50,21 @@ public final class Learner: LearnerModel {
     /// quarter of the steps. A NaN/Inf loss stops with an error and the last good weights.
     @discardableResult
     public func train(_ pairs: [PromptCompletion], steps: Int, batch: Int, learningRate: Double, seed: UInt64) throws -> Double {
+        try train(pairs, steps: steps, batch: batch, learningRate: learningRate, seed: seed, progress: nil)
+    }
+
+    /// As `train`, reporting `(step, loss)` after each step (a progress bar).
+    public func train(_ pairs: [PromptCompletion], steps: Int, batch: Int, learningRate: Double, seed: UInt64,
+                      progress: ((Int, Float) -> Void)?) throws -> Double {
         guard steps > 0, !pairs.isEmpty else { return .nan }
         let options = TrainingOptions(steps: steps, batchSize: min(batch, pairs.count), learningRate: Float(learningRate),
                                       warmupSteps: min(20, steps / 10), cosineDecay: true, seed: seed)
         let trainer = Trainer(parameters: model.parameters, noDecay: model.noDecayParameters, options: options)
         let context = model.config.context
-        let report = try trainer.run(exampleCount: pairs.count) { tape, indices in
+        let report = try trainer.run(exampleCount: pairs.count, loss: { tape, indices in
             let b = try SequenceBatch(indices.map { pairs[$0] }, tokenizer: tokenizer, context: context)
             return try model.sftLoss(tape, b)
-        }
+        }, progress: progress)
         let tail = report.losses.suffix(max(1, report.losses.count / 4))
         return tail.reduce(0.0) { $0 + Double($1) } / Double(tail.count)
     }
