@@ -54,7 +54,9 @@ let package = Package(
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "SuperalignTests", dependencies: ["Superalign", "LuaHost", "Models", "Tensor", "TestSupport"]),
+        .testTarget(name: "SuperalignTests", dependencies: [
+            "Superalign", "LuaHost", "Models", "Tensor", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         // End-to-end: runs the built `superalign` binary (built beside the test bundle).
         .testTarget(name: "CLITests", dependencies: ["Models", "TestSupport"]),
     ],

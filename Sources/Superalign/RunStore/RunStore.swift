@@ -35,6 +35,15 @@ public struct StoredItem: Codable, Equatable, Sendable, FetchableRecord, Persist
     /// The learner's greedy answer (attack success is measured on it) and whether it was right.
     public var greedy: String = ""
     public var greedyCorrect: Bool = false
+
+    // Column names are snake_case (migration v4 renamed the older camelCase columns).
+    enum CodingKeys: String, CodingKey {
+        case iteration, position, query, answer, response, samples, correct, critique, escalated, partition, greedy
+        case criticScore = "critic_score", criticLabel = "critic_label", criticConfidence = "critic_confidence"
+        case humanLabel = "human_label", finalLabel = "final_label", labelSource = "label_source"
+        case criticVerdicts = "critic_verdicts", humanCorrection = "human_correction"
+        case trainedCompletion = "trained_completion", greedyCorrect = "greedy_correct"
+    }
 }
 
 /// One sample of an item with every critic's verdict on it.
@@ -52,6 +61,11 @@ public struct StoredSample: Codable, Equatable, Sendable, FetchableRecord, Persi
     public var aggregateLabel: Bool
     /// The candidate the item's labels and refinement used.
     public var chosen: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case iteration, position, k, text, logprob, correct, verdicts, chosen
+        case aggregateScore = "aggregate_score", aggregateLabel = "aggregate_label"
+    }
 }
 
 /// The run store: `run.sqlite` in a run directory. Each iteration is committed in one
@@ -176,6 +190,18 @@ public final class RunStore {
                 t.column("name", .text).notNull()
                 t.column("value", .double)                    // NULL: undefined this iteration
                 t.primaryKey(["iteration", "name"])
+            }
+        }
+        // snake_case everywhere: the camelCase columns of older stores are renamed in place.
+        migrator.registerMigration("v4-snake-case") { db in
+            let items = [("criticScore", "critic_score"), ("criticLabel", "critic_label"),
+                         ("criticConfidence", "critic_confidence"), ("humanLabel", "human_label"),
+                         ("finalLabel", "final_label"), ("labelSource", "label_source"),
+                         ("criticVerdicts", "critic_verdicts"), ("humanCorrection", "human_correction"),
+                         ("trainedCompletion", "trained_completion"), ("greedyCorrect", "greedy_correct")]
+            for (old, new) in items { try db.execute(sql: "ALTER TABLE items RENAME COLUMN \(old) TO \(new)") }
+            for (old, new) in [("aggregateScore", "aggregate_score"), ("aggregateLabel", "aggregate_label")] {
+                try db.execute(sql: "ALTER TABLE samples RENAME COLUMN \(old) TO \(new)")
             }
         }
         try migrator.migrate(db)
