@@ -14,6 +14,20 @@ import Tensor
 /// Each step is the `Trainer`'s full step (forward, NaN guard, backward, AdamW update), on one
 /// fixed random batch. Timing as the PyTorch script: 5 warm-up steps, then 5 rounds of 20 (gpt)
 /// or 200 (mlp) steps; the median round is reported with min and max.
+///
+/// Each row also gives the matrix-multiply GFLOP/s of the median step rate and its share of the
+/// machine's peak FMA rate for that thread count, measured once per thread count before the
+/// workloads (`PeakFLOPS`). Flops per step (`WorkloadFLOPs`, matrix multiplies only, a
+/// multiply-add = 2 flops):
+///
+/// - gpt (B 64, T 32, C 128, L 4, V 16): forward per layer 2·B·T·12C² (qkv 3C², attention
+///   projection C², MLP up 4C² and down 4C²) + 2·2·B·T²·C (Q·Kᵀ and P·V over the full T×T
+///   square, the model-flops convention; the causal kernels skip most of the masked half, so
+///   this overstates the work by ≤ 2%), plus the LM head 2·B·T·C·V: 3,363,831,808 forward;
+///   backward costs 2× forward (dX and dW), so 10,091,495,424 per step.
+/// - mlp (784-256-256-10, B 128): forward 2·B·(784·256 + 256·256 + 256·10) = 68,812,800;
+///   backward is dW of every layer plus dX of all but the first (its input is the data, whose
+///   gradient is never computed): 3 × 68,812,800 − 2·128·784·256 = 155,058,176 per step.
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -36,6 +50,11 @@ struct BenchTrainCommand: ParsableCommand {
         for n in names where n != "gpt" && n != "mlp" { throw ValidationError("unknown workload \(n)") }
         let saved = ThreadPool.shared.threadCount
         defer { ThreadPool.shared.threadCount = saved }
+        // The peak FMA rate per thread count, measured before any workload runs.
+        var peakGFLOPS: [Int: Double] = [:]
+        for t in threadCounts where peakGFLOPS[t] == nil {
+            peakGFLOPS[t] = PeakFLOPS.measure(threads: t).flopsPerSecond / 1e9
+        }
         var rows: [(workload: String, threads: Int, rates: [Double], peakMB: Double)] = []
         for name in names {
             for t in threadCounts {
@@ -50,21 +69,45 @@ struct BenchTrainCommand: ParsableCommand {
                 if let opProfile { Self.printProfile(opProfile, title: "\(name), \(t) thread\(t == 1 ? "" : "s")") }
             }
         }
+        let peakList = Array(Set(threadCounts)).sorted()
+        func gflops(_ r: (workload: String, threads: Int, rates: [Double], peakMB: Double)) -> Double {
+            Double(Self.flopsPerStep(r.workload)) * median(r.rates) / 1e9
+        }
         if json {
             let body = rows.map { r in
-                "{\"workload\":\"\(r.workload)\",\"threads\":\(r.threads),\"steps_per_s\":\(fmt(median(r.rates))),"
+                let g = gflops(r), peak = peakGFLOPS[r.threads]!
+                return "{\"workload\":\"\(r.workload)\",\"threads\":\(r.threads),\"steps_per_s\":\(fmt(median(r.rates))),"
                     + "\"steps_per_s_min\":\(fmt(r.rates.first!)),\"steps_per_s_max\":\(fmt(r.rates.last!)),"
-                    + "\"peak_rss_mb\":\(fmt(r.peakMB))}"
+                    + "\"peak_rss_mb\":\(fmt(r.peakMB)),\"gflops\":\(fmt(g)),\"peak_gflops\":\(fmt(peak)),"
+                    + "\"share_of_peak\":\(fmt(g / peak))}"
             }
-            print("{\"benchmark\":\"train\",\"rows\":[" + body.joined(separator: ",") + "]}")
+            let peaks = peakList.map { "\"\($0)\":\(fmt(peakGFLOPS[$0]!))" }.joined(separator: ",")
+            print("{\"benchmark\":\"train\",\"peak_gflops_by_threads\":{\(peaks)},\"rows\":[" + body.joined(separator: ",") + "]}")
         } else {
-            print("workload  threads  steps/s (median)      min      max  peak RSS MB")
+            print("peak FMA GFLOP/s (measured, \(VecF.scalarCount)-wide, \(PeakFLOPS.accumulators) chains): "
+                  + peakList.map { "\($0) thread\($0 == 1 ? "" : "s") " + String(format: "%.1f", peakGFLOPS[$0]!) }
+                    .joined(separator: ", "))
+            print("workload  threads  steps/s (median)      min      max  peak RSS MB   GFLOP/s  % of peak")
             for r in rows {
+                let g = gflops(r)
                 print(r.workload.padding(toLength: 8, withPad: " ", startingAt: 0)
-                      + String(format: "  %7d  %16.1f  %7.1f  %7.1f  %11.1f", r.threads, median(r.rates), r.rates.first!, r.rates.last!, r.peakMB))
+                      + String(format: "  %7d  %16.1f  %7.1f  %7.1f  %11.1f  %8.1f  %9.1f", r.threads, median(r.rates),
+                               r.rates.first!, r.rates.last!, r.peakMB, g, 100 * g / peakGFLOPS[r.threads]!))
             }
         }
     }
+
+    /// Matrix-multiply flops of one training step of a workload (see the type's documentation).
+    static func flopsPerStep(_ workload: String) -> Int {
+        workload == "gpt"
+            ? WorkloadFLOPs.gptTrainingStep(gptConfig, batch: gptBatch)
+            : WorkloadFLOPs.mlpTrainingStep(widths: mlpWidths, batch: mlpBatch)
+    }
+
+    static let gptConfig = GPTConfig(layers: 4, width: 128, heads: 4, context: 32, vocabulary: 16)
+    static let gptBatch = 64
+    static let mlpWidths = [784, 256, 256, 10]
+    static let mlpBatch = 128
 
     /// Steps per second of `rounds` timed runs after one 5-step warm-up.
     static func measure(parameters: [Tensor], stepsPerRound: Int, rounds: Int, profile: TapeProfile?,
@@ -104,8 +147,8 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     static func gptRates(rounds: Int, profile: TapeProfile? = nil) throws -> [Double] {
-        let (v, t, b) = (16, 32, 64)
-        let gpt = try GPT(config: GPTConfig(layers: 4, width: 128, heads: 4, context: t, vocabulary: v), seed: 0)
+        let (v, t, b) = (gptConfig.vocabulary, gptConfig.context, gptBatch)
+        let gpt = try GPT(config: gptConfig, seed: 0)
         var rng = RandomGenerator(seed: 1)
         let data = (0..<(b * (t + 1))).map { _ in Int32(rng.below(v)) }
         var x: [Int32] = [], y: [Int32] = []
@@ -120,10 +163,10 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     static func mlpRates(rounds: Int, profile: TapeProfile? = nil) throws -> [Double] {
-        let mlp = try MLP(config: MLPConfig(widths: [784, 256, 256, 10], activation: .relu), seed: 0)
+        let mlp = try MLP(config: MLPConfig(widths: mlpWidths, activation: .relu), seed: 0)
         var rng = RandomGenerator(seed: 2)
-        let x = try Tensor.randn([128, 784], using: &rng)
-        let y = IndexTensor((0..<128).map { _ in Int32(rng.below(10)) })
+        let x = try Tensor.randn([mlpBatch, mlpWidths[0]], using: &rng)
+        let y = IndexTensor((0..<mlpBatch).map { _ in Int32(rng.below(mlpWidths.last!)) })
         return try measure(parameters: mlp.parameters, stepsPerRound: 200, rounds: rounds, profile: profile) { tape in
             try mlp.loss(tape, x, labels: y)
         }
