@@ -5,7 +5,7 @@
 #   bash Scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/setup.sh
+bash Scripts/setup.sh --test
 bash Scripts/lint.sh
 bash Scripts/tests/build-flags-test.sh
 flag_line=$(bash Scripts/build-flags.sh)   # its own line, so that an error stops here
