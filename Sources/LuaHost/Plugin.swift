@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 import Foundation
 
 /// What a plugin of each kind must provide, as data.

@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 
 /// The plugin sandbox, as data: what a plugin's Lua state may reach.
 ///
@@ -17,7 +18,7 @@ import CLua
 /// under the budget; shutdown itself runs under a budget. Once the budget is exceeded no
 /// coroutine is entered and no `xpcall` message handler runs (Lua runs those without hooks after
 /// an error raised by the hook), and a coroutine the budget stopped is never closed (see
-/// "Coroutines" in `CLua/shim.h`).
+/// "Coroutines" in `CLuaShim/shim.c`).
 public enum Sandbox {
     /// How an entry is provided.
     public enum Rule: Equatable, Sendable {
@@ -366,7 +367,7 @@ public enum Sandbox {
     end
 
     -- Once the budget is exceeded, no coroutine is entered and no message handler runs; a
-    -- coroutine the budget stopped keeps its __close handlers (see "Coroutines" in shim.h).
+    -- coroutine the budget stopped keeps its __close handlers (see "Coroutines" in CLuaShim/shim.c).
     do
       local co = libs.coroutine
       co.resume = guard(co.resume)
