@@ -32,7 +32,9 @@ let package = Package(
         // compiler's default warnings here (flags in a manifest would be unsafeFlags);
         // Scripts/tests/shim-sanitizers.sh builds it with -Wall -Wextra -Werror under ASan and UBSan.
         .target(name: "CLuaShim", dependencies: ["CLua"]),
-        .target(name: "LuaHost", dependencies: ["CLuaShim", "CLua"]),
+        // Its own Lua (the sandbox prelude) lives in Sources/LuaHost/Lua/*.lua, linted by luacheck and
+        // compiled in as Swift strings by Scripts/embed-lua.py (no resource bundle to ship).
+        .target(name: "LuaHost", dependencies: ["CLuaShim", "CLua"], exclude: ["Lua"]),
 
         // MARK: Numeric engine (knows nothing of Lua or alignment)
         .target(name: "CAtomics"),

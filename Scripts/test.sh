@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: set up, lint the Lua code, test the build-flag choice on recorded CPUs,
-# check the C shim under sanitizers,
-# and run every Swift test, optimized for this CPU (numeric tests train small models; debug
-# builds are 10-100x slower).
+# The whole test suite: set up (with the test extras), lint the Lua code, test the build-flag
+# choice on recorded CPUs, check the C shim under sanitizers, and run every Swift test, optimized
+# for this CPU (numeric tests train small models; debug builds are 10-100x slower).
 #   bash Scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
