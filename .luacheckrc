@@ -7,3 +7,6 @@ read_globals = { "sa" }
 exclude_files = { "Plugins/meta/*" }
 -- Campaign scripts declare campaigns with these host functions.
 files["Scripts/campaigns"] = { read_globals = { "campaign", "w2s", "read_text" } }
+-- The sandbox's own Lua (compiled into LuaHost by Scripts/embed-lua.py): the prelude takes its
+-- inputs from two globals the host sets and it clears.
+files["Sources/LuaHost/Lua/prelude.lua"] = { globals = { "__sandbox_host", "__sandbox_spec" } }

@@ -27,7 +27,14 @@ let package = Package(
             pkgConfig: "lua5.4",
             providers: [.apt(["liblua5.4-dev"])]
         ),
-        .target(name: "LuaHost", dependencies: ["CLua"]),
+        // Our C beside it: wrappers for lua.h's macros, the budget hook and allocator, and the
+        // trampolines that keep a Lua error from unwinding through a Swift frame. Built with the
+        // compiler's default warnings here (flags in a manifest would be unsafeFlags);
+        // Scripts/tests/shim-sanitizers.sh builds it with -Wall -Wextra -Werror under ASan and UBSan.
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // Its own Lua (the sandbox prelude) lives in Sources/LuaHost/Lua/*.lua, linted by luacheck and
+        // compiled in as Swift strings by Scripts/embed-lua.py (no resource bundle to ship).
+        .target(name: "LuaHost", dependencies: ["CLuaShim", "CLua"], exclude: ["Lua"]),
 
         // MARK: Numeric engine (knows nothing of Lua or alignment)
         .target(name: "CAtomics"),
@@ -51,7 +58,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "TestSupport"]),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "CLuaShim", "CLua", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "SuperalignTests", dependencies: [

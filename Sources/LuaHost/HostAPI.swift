@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 
 /// A host API: one read-only global table of documented Swift functions and constants,
 /// registered from one description, which also produces the LuaLS `---@meta` stubs plugin

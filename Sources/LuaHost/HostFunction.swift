@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 
 /// A Swift function callable from Lua.
 ///

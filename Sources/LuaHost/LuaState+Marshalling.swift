@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 
 /// Caps on a value crossing from Lua to Swift: a plugin cannot make the host build an
 /// unbounded structure.

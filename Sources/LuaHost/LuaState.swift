@@ -1,9 +1,10 @@
 import CLua
+import CLuaShim
 
 /// One sandboxed Lua 5.4 state: the unit of isolation (one per plugin instance).
 ///
 /// The state owns its budget (instructions, time, memory) and its host functions. Every call
-/// into Lua is protected; a Lua error never unwinds through a Swift frame (see `CLua/shim.h`).
+/// into Lua is protected; a Lua error never unwinds through a Swift frame (see `CLuaShim/shim.c`).
 /// Not thread-safe: use a state from one thread at a time.
 ///
 /// ```swift

@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 
 /// The host side of the sandbox's string.find/match/gmatch/gsub: the matching itself runs on
 /// `LuaPattern`, charged to the call's budget, so no pattern can run unbounded in C.

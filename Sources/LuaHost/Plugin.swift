@@ -1,4 +1,5 @@
 import CLua
+import CLuaShim
 import Foundation
 
 /// What a plugin of each kind must provide, as data.
@@ -249,13 +250,7 @@ extension Plugin {
         let L = state.L
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
-        let source = """
-            local messages = ...
-            return { __metatable = false, __index = function(_, key)
-              local message = messages[key]
-              if message then error(message, 2) end
-            end }
-            """
+        let source = EmbeddedLua.hiddenFields  // Sources/LuaHost/Lua/hidden_fields.lua
         let status = source.withCString { sa_loadbuffer(L, $0, strlen($0), "=(hidden fields)", "t") }
         guard status == LUA_OK else {
             throw PluginError(plugin: name, phase: .load, kind: .runtime, message: "cannot build the hidden-field guard", file: file)

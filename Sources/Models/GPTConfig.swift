@@ -17,11 +17,13 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var width: Int
     /// Attention heads `H`; `C` must be divisible by `H`.
     public var heads: Int
-    /// Maximum sequence length `T` (`block_size`), BOS included.
+    /// Maximum sequence length `T` (`block_size`), BOS included; at most
+    /// `ModelBounds.maximumContext`.
     public var context: Int
     /// Token ids `V` (`vocab_size`), special tokens included.
     public var vocabulary: Int
-    /// Classes of the optional classification head (`score.weight: [classes, C]`); 0 = none.
+    /// Classes of the optional classification head (`score.weight: [classes, C]`); 0 = none; at
+    /// most `ModelBounds.maximumClasses`.
     public var classes: Int
 
     public init(layers: Int, width: Int, heads: Int, context: Int, vocabulary: Int, classes: Int = 0) {
@@ -33,12 +35,19 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         self.classes = classes
     }
 
-    /// Throws `invalidConfig` for non-positive sizes or a width not divisible by the heads.
+    /// Throws `invalidConfig` for non-positive sizes, a width not divisible by the heads, or a
+    /// context or class count past `ModelBounds`.
     public func validate() throws {
         for (name, v) in [("layers", layers), ("width", width), ("heads", heads), ("context", context), ("vocabulary", vocabulary)] where v <= 0 {
             throw ModelsError.invalidConfig(detail: "\(name) must be positive, got \(v)")
         }
+        guard context <= ModelBounds.maximumContext else {
+            throw ModelsError.invalidConfig(detail: "context \(context) is over the maximum of \(ModelBounds.maximumContext) positions")
+        }
         guard classes >= 0 else { throw ModelsError.invalidConfig(detail: "classes must be ≥ 0, got \(classes)") }
+        guard classes <= ModelBounds.maximumClasses else {
+            throw ModelsError.invalidConfig(detail: "\(classes) classes are over the maximum of \(ModelBounds.maximumClasses)")
+        }
         guard width % heads == 0 else {
             throw ModelsError.invalidConfig(detail: "width \(width) is not divisible by heads \(heads)")
         }

@@ -72,12 +72,15 @@ public enum JSONLines {
         }
     }
 
-    /// `{"features":[numbers],"label":int}` records; every row must have the same width.
-    public static func labeledFeatures(from url: URL) throws -> [LabeledFeatures] {
-        try labeledFeatures(parsing: read(url), source: url.path)
+    /// `{"features":[numbers],"label":int}` records; every row must have the same width. With
+    /// `limits`, a label that is not a class of the model is an error naming the line (its
+    /// tokenizer and context are not used).
+    public static func labeledFeatures(from url: URL, limits: ModelLimits? = nil) throws -> [LabeledFeatures] {
+        try labeledFeatures(parsing: read(url), source: url.path, limits: limits)
     }
 
-    public static func labeledFeatures(parsing text: String, source: String = "<input>") throws -> [LabeledFeatures] {
+    public static func labeledFeatures(parsing text: String, source: String = "<input>",
+                                       limits: ModelLimits? = nil) throws -> [LabeledFeatures] {
         var width: Int?
         return try objects(text, source: source).map { line, obj in
             func fail(_ d: String) -> ModelsError { .data(path: source, line: line, detail: d) }
@@ -92,7 +95,9 @@ public enum JSONLines {
                 throw fail("\(features.count) features, earlier lines have \(w)")
             }
             width = features.count
-            return LabeledFeatures(features: features, label: try label(obj, fail))
+            let example = LabeledFeatures(features: features, label: try label(obj, fail))
+            try limits?.check(label: example.label, fail)
+            return example
         }
     }
 
@@ -163,25 +168,62 @@ public enum JSONLines {
         })
     }
 
-    /// The vocabulary, context length and (for a classifier) class count of a model that will
-    /// read the data.
+    /// What a model that will read the data can take: its vocabulary, context length and (for a
+    /// classifier) class count. For a model that does not exist yet (its sizes will be derived from
+    /// the data), the vocabulary is not checked and the bounds are the declared sizes or
+    /// `ModelBounds`, so that a line too long or a label too large is an error naming the file,
+    /// the line and the value before anything is allocated for it.
+    ///
+    /// ```swift
+    /// // A new classifier, context and classes derived from the data but bounded:
+    /// let limits = JSONLines.ModelLimits.newModel()
+    /// // "data.jsonl:7: needs 200002 positions with the special tokens, more than the maximum context (1024)"
+    /// ```
     public struct ModelLimits: Sendable {
-        public var tokenizer: CharTokenizer
+        /// The model's vocabulary; nil: any character (a new model's vocabulary is built from the data).
+        public var tokenizer: CharTokenizer?
         /// Positions the model reads, BOS and EOS included.
         public var context: Int
         /// Classes of the classification head: labels must be below it (nil: not checked).
         public var classes: Int?
+        /// Completes "needs N positions with the special tokens, …" when a line is too long.
+        public var contextNote: String
+        /// Completes "label L is …" when a label is not below `classes`.
+        public var classesNote: String
 
-        public init(tokenizer: CharTokenizer, context: Int, classes: Int? = nil) {
+        /// The limits of an existing model (a checkpoint).
+        public init(tokenizer: CharTokenizer?, context: Int, classes: Int? = nil) {
+            self.init(tokenizer: tokenizer, context: context, classes: classes,
+                      contextNote: "the model's context is \(context)",
+                      classesNote: classes.map { "not a class of the model (it has \($0): 0…\($0 - 1))" } ?? "")
+        }
+
+        public init(tokenizer: CharTokenizer?, context: Int, classes: Int?, contextNote: String, classesNote: String) {
             self.tokenizer = tokenizer
             self.context = context
             self.classes = classes
+            self.contextNote = contextNote
+            self.classesNote = classesNote
+        }
+
+        /// The limits of a model to be built from the data: `context` and `classes` when they are
+        /// declared (`option` names the setting in messages, e.g. "--context"), else
+        /// `ModelBounds`. Any character is allowed.
+        public static func newModel(context: Int? = nil, contextOption: String = "--context",
+                                    classes: Int? = nil, classesOption: String = "--classes") -> ModelLimits {
+            let maxContext = ModelBounds.maximumContext, maxClasses = ModelBounds.maximumClasses
+            return ModelLimits(
+                tokenizer: nil, context: context ?? maxContext, classes: classes ?? maxClasses,
+                contextNote: context.map { "more than \(contextOption) \($0)" }
+                    ?? "more than the maximum context (\(maxContext)); shorten or split the line",
+                classesNote: classes.map { "outside the declared classes (\(classesOption) \($0): 0…\($0 - 1))" }
+                    ?? "over the largest class id a classifier may have (\(maxClasses - 1)); labels are 0…\(maxClasses - 1)")
         }
 
         /// Throws through `fail` when `label` is not a class of the model.
         func check(label: Int, _ fail: (String) -> ModelsError) throws {
             if let classes, label >= classes {
-                throw fail("label \(label) is not a class of the model (it has \(classes): 0…\(classes - 1))")
+                throw fail("label \(label) is \(classesNote)")
             }
         }
 
@@ -191,15 +233,17 @@ public enum JSONLines {
                    _ fail: (String) -> ModelsError) throws {
             var tokens = extraTokens
             for field in fields {
-                for scalar in field.text.unicodeScalars {
-                    guard tokenizer.id(of: scalar) != nil else {
-                        throw fail("field \"\(field.name)\" has the character \(CharTokenizer.describe(scalar)), which is not in the model's vocabulary")
+                if let tokenizer {
+                    for scalar in field.text.unicodeScalars {
+                        guard tokenizer.id(of: scalar) != nil else {
+                            throw fail("field \"\(field.name)\" has the character \(CharTokenizer.describe(scalar)), which is not in the model's vocabulary")
+                        }
                     }
                 }
                 tokens += field.text.unicodeScalars.count
             }
             guard tokens <= context else {
-                throw fail("needs \(tokens) positions with the special tokens, the model's context is \(context)")
+                throw fail("needs \(tokens) positions with the special tokens, \(contextNote)")
             }
         }
     }

@@ -47,7 +47,9 @@ struct EvalCommand: ParsableCommand {
             if let name = try taskArguments.featureDatasetName() {
                 rows = try FeatureDatasets.make(name, seed: seed).test
             } else {
-                rows = try JSONLines.labeledFeatures(from: URL(fileURLWithPath: data!))
+                // A label the model has no class for is an error naming its line.
+                let limits = JSONLines.ModelLimits(tokenizer: nil, context: 0, classes: mlp.config.widths.last!)
+                rows = try JSONLines.labeledFeatures(from: URL(fileURLWithPath: data!), limits: limits)
             }
             fields = [("model", "\"mlp\"")] + summaryFields(try mlp.evaluate(rows), accuracy: true)
         }

@@ -14,8 +14,13 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         GPT data (--data FILE.jsonl), one JSON object per line; the first sets the kind:
           {"prompt": …, "completion": …}  SFT (TRL); loss on completion + EOS
-          {"text": …, "label": k}         classifier, max(label)+1 classes
+          {"text": …, "label": k}         classifier, --classes or max(label)+1 classes
         MLP data: {"features": [...], "label": k} per line.
+        A new GPT's context is --context, else its longest example with BOS and
+        EOS, at most \(ModelBounds.maximumContext) positions: a longer line is an error naming the file
+        and the line. A classifier's labels are 0…N−1 for --classes N, else at
+        most \(ModelBounds.maximumClasses - 1): a label outside them is an error naming the file, the
+        line and the label.
 
         Tasks: --task NAME [--task-option KEY=VALUE]…, as in a campaign:
         \(TaskArguments.taskList)
@@ -47,7 +52,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "GPT: transformer blocks.") var layers = 2
     @Option(help: "GPT: embedding width.") var width = 64
     @Option(help: "GPT: attention heads.") var heads = 4
-    @Option(help: "GPT: context length (default: the task's longest problem, or the longest example).") var context: Int?
+    @Option(help: ArgumentHelp("GPT: context length in positions, BOS and EOS included (default: the task's longest problem, "
+        + "or the longest example; at most \(ModelBounds.maximumContext)).",
+        discussion: "A line longer than the context is an error naming the file and the line.")) var context: Int?
+    @Option(help: ArgumentHelp("Classifiers (GPT on text/label data, MLP): the number of classes; labels must be 0…N−1 "
+        + "(default: the largest label + 1, at most \(ModelBounds.maximumClasses)).",
+        discussion: "A label outside the classes is an error naming the file, the line and the label.")) var classes: Int?
     @Option(help: "MLP: hidden widths, comma-separated.") var hidden = "256,256"
     @Option(help: "MLP: hidden activation (relu or gelu).") var activation = "relu"
     @Option(help: "Threads for the kernels (default: all cores).") var threads: Int?
@@ -57,6 +67,15 @@ struct TrainCommand: ParsableCommand {
         guard (data == nil) != (taskArguments.task == nil) else { throw ValidationError("give exactly one of --data and --task") }
         guard steps >= 0, batch > 0 else { throw ValidationError("--steps must be ≥ 0 and --batch > 0") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        if let context, !(1...ModelBounds.maximumContext).contains(context) {
+            throw ValidationError("--context must be 1…\(ModelBounds.maximumContext), got \(context)")
+        }
+        if let classes, !(2...ModelBounds.maximumClasses).contains(classes) {
+            throw ValidationError("--classes must be 2…\(ModelBounds.maximumClasses), got \(classes)")
+        }
+        if classes != nil, taskArguments.task != nil, model == .gpt {
+            throw ValidationError("--classes applies to a classifier (text/label data); a task trains a language model")
+        }
         try taskArguments.validate()
     }
 
@@ -80,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         let initial = try `init`.map { path -> (GPT, CharTokenizer) in
             let (gpt, tokenizer) = try GPT.load(from: URL(fileURLWithPath: path))
             guard let tokenizer else { throw CLIError("\(path) has no vocabulary in its metadata") }
+            try checkInitSizes(path, context: gpt.config.context, classes: gpt.config.classes > 0 ? gpt.config.classes : nil)
             return (gpt, tokenizer)
         }
         if let problemTask = try taskArguments.problemTask() {
@@ -102,13 +122,18 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let path = data!  // validate() guarantees --data when there is no --task
+        // A new model's sizes come from the data, bounded: a line past the context or a label
+        // past the classes stops here, naming its line, before anything is allocated for it.
         let limits = initial.map { gpt, tokenizer in
             JSONLines.ModelLimits(tokenizer: tokenizer, context: gpt.config.context,
                                   classes: gpt.config.classes > 0 ? gpt.config.classes : nil)
-        }
+        } ?? JSONLines.ModelLimits.newModel(context: context, classes: classes)
         switch try JSONLines.gptExamples(from: URL(fileURLWithPath: path), limits: limits) {
         case .completions(let pairs):
             guard !pairs.isEmpty else { throw CLIError("\(path): no training examples") }
+            if classes != nil {
+                throw CLIError("--classes applies to a classifier; \(path) holds prompt/completion pairs, which train a language model")
+            }
             let (gpt, tokenizer) = try initial ?? freshLanguageModel(for: pairs)
             guard gpt.config.classes == 0 else {
                 throw CLIError("\(`init`!) is a text classifier (\(gpt.config.classes) classes); \(path) holds prompt/completion pairs, "
@@ -135,7 +160,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func freshClassifier(for texts: [LabeledText], path: String) throws -> (GPT, CharTokenizer) {
-        let classes = (texts.map(\.label).max() ?? 0) + 1
+        let classes = self.classes ?? (texts.map(\.label).max() ?? 0) + 1
         guard classes >= 2 else { throw CLIError("\(path): every label is 0; a classifier needs at least two classes") }
         let tokenizer = CharTokenizer(corpus: texts.map(\.text))
         let longest = texts.map { $0.text.unicodeScalars.count + 1 }.max() ?? 1  // BOS + text
@@ -167,24 +192,37 @@ struct TrainCommand: ParsableCommand {
     // MARK: MLP
 
     private func trainMLP(_ options: TrainingOptions, _ outURL: URL, _ summary: inout [(String, String)]) throws {
+        let initial = try `init`.map { path -> MLP in
+            let mlp = try MLP.load(from: URL(fileURLWithPath: path))
+            try checkInitSizes(path, context: nil, classes: mlp.config.widths.last!)
+            return mlp
+        }
         var train: [LabeledFeatures], test: [LabeledFeatures] = []
         if let name = try taskArguments.featureDatasetName() {
             (train, test) = try FeatureDatasets.make(name, seed: seed)
             summary.append(("task", jsonString(name)))
+            let classes = initial?.config.widths.last! ?? self.classes
+            if let classes, let outside = (train + test).first(where: { $0.label >= classes }) {
+                throw CLIError("task \(name) has label \(outside.label), outside the model's \(classes) classes")
+            }
         } else {
-            train = try JSONLines.labeledFeatures(from: URL(fileURLWithPath: data!))
+            // Labels past the classes (the checkpoint's, --classes, or the bound on derived
+            // ones) stop here, naming the line, before any model is built.
+            let limits = initial.map { JSONLines.ModelLimits(tokenizer: nil, context: 0, classes: $0.config.widths.last!) }
+                ?? JSONLines.ModelLimits.newModel(classes: classes)
+            train = try JSONLines.labeledFeatures(from: URL(fileURLWithPath: data!), limits: limits)
         }
         guard let first = train.first else { throw CLIError("no training examples") }
         let mlp: MLP
-        if let initPath = `init` {
-            mlp = try MLP.load(from: URL(fileURLWithPath: initPath))
+        if let initial {
+            mlp = initial
         } else {
             let hiddenWidths = try hidden.split(separator: ",").map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("bad --hidden '\(hidden)'") }
                 return v
             }
             guard let act = MLPConfig.Activation(rawValue: activation) else { throw ValidationError("--activation must be relu or gelu") }
-            let classes = ((train + test).map(\.label).max() ?? 0) + 1
+            let classes = self.classes ?? ((train + test).map(\.label).max() ?? 0) + 1
             mlp = try MLP(config: MLPConfig(widths: [first.features.count] + hiddenWidths + [classes], activation: act), seed: seed)
         }
         let report = try runTraining(mlp.parameters, noDecay: mlp.noDecayParameters, options, exampleCount: train.count, loss: { tape, idx in
@@ -199,6 +237,18 @@ struct TrainCommand: ParsableCommand {
     }
 
     // MARK: Shared
+
+    /// `--context` / `--classes` given with `--init` must agree with the checkpoint (whose
+    /// config wins); a disagreement is an error rather than silently ignored.
+    private func checkInitSizes(_ path: String, context modelContext: Int?, classes modelClasses: Int?) throws {
+        if let context, let modelContext, context != modelContext {
+            throw CLIError("--context \(context) disagrees with \(path), whose context is \(modelContext) (the checkpoint's config wins)")
+        }
+        if let classes, classes != modelClasses {
+            throw CLIError("--classes \(classes) disagrees with \(path), which has "
+                           + (modelClasses.map { "\($0) classes" } ?? "no classification head") + " (the checkpoint's config wins)")
+        }
+    }
 
     /// Trains with a progress bar and saves the checkpoint. A NaN/Inf loss stops training; the
     /// last good weights (which the trainer restored) are saved before the error is reported.

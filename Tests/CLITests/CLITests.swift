@@ -250,3 +250,103 @@ final class CLITests: XCTestCase {
         throw MissingBinary(folders: folders.map(\.path))
     }
 }
+
+// MARK: - Bounded context and declared classes
+
+extension CLITests {
+    /// A 200,000-character line once sized a GPT's context (and its attention matrices: 20 GB)
+    /// before anything checked it. Now the context is bounded (`--context`, else the longest
+    /// line up to `ModelBounds.maximumContext`) and the line is an error naming the file and the
+    /// line, reported at once.
+    func testA200000CharacterLineIsAClearErrorNotAHugeAllocation() throws {
+        let long = String(repeating: "a", count: 200_000)
+        let classified = try write("long.jsonl", letterTexts([1, 2]) + "{\"text\":\"\(long)\",\"label\":1}\n")
+        let started = Date()
+        let train = try superalign(["train", "--model", "gpt", "--data", classified, "--steps", "1", "--out", path("long.safetensors")])
+        XCTAssertEqual(train.status, 1, train.stderr)
+        XCTAssertTrue(train.stderr.contains("long.jsonl:7: needs 200001 positions with the special tokens, "
+                                            + "more than the maximum context (\(ModelBounds.maximumContext))"), train.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("long.safetensors")), "nothing written")
+
+        // Prompt/completion data, and an explicit --context.
+        let pairs = try write("long-lm.jsonl", "{\"prompt\":\"1+1=\",\"completion\":\"2\"}\n{\"prompt\":\"\(long)\",\"completion\":\"x\"}\n")
+        let lm = try superalign(["train", "--model", "gpt", "--data", pairs, "--steps", "1", "--out", path("lm.safetensors")])
+        XCTAssertTrue(lm.stderr.contains("long-lm.jsonl:2: needs 200003 positions"), lm.stderr)
+        let declared = try superalign(["train", "--model", "gpt", "--data", pairs, "--context", "6", "--steps", "1",
+                                       "--out", path("lm.safetensors")])
+        XCTAssertTrue(declared.stderr.contains("long-lm.jsonl:1: needs 7 positions with the special tokens, more than --context 6"),
+                      declared.stderr)
+        let tooLarge = try superalign(["train", "--model", "gpt", "--data", pairs, "--context", "200003", "--steps", "1",
+                                       "--out", path("lm.safetensors")])
+        XCTAssertEqual(tooLarge.status, 64, "a usage error")
+        XCTAssertTrue(tooLarge.stderr.contains("--context must be 1…\(ModelBounds.maximumContext), got 200003"), tooLarge.stderr)
+
+        // Weak-to-strong and a campaign task read user text too.
+        let w2s = try superalign(["w2s", "--data", classified, "--weak", "gpt:1x8", "--strong", "gpt:1x8", "--seeds", "1"])
+        XCTAssertNotEqual(w2s.status, 0)
+        XCTAssertTrue(w2s.stderr.contains("long.jsonl:7: needs 200001 positions"), w2s.stderr)
+        let problems = try write("long-task.jsonl", "{\"prompt\":\"1+1=\",\"answer\":\"2\"}\n{\"prompt\":\"\(long)\",\"answer\":\"2\"}\n")
+        let task = try superalign(["train", "--model", "gpt", "--task", "jsonl", "--task-option", "file=\(problems)", "--steps", "1",
+                                   "--out", path("task.safetensors")])
+        XCTAssertNotEqual(task.status, 0)
+        XCTAssertTrue(task.stderr.contains("long-task.jsonl:2: prompt and answer are 200001 characters"), task.stderr)
+
+        XCTAssertLessThan(Date().timeIntervalSince(started), 20, "every error comes at once")
+        #if os(Linux)
+        var usage = rusage()
+        XCTAssertEqual(getrusage(__rusage_who_t(RUSAGE_CHILDREN.rawValue), &usage), 0)
+        XCTAssertLessThan(usage.ru_maxrss, 2 << 20, "no child ever held 2 GB (ru_maxrss is in KiB on Linux)")
+        #endif
+    }
+
+    /// Labels must be classes of the classifier: the declared `--classes`, a checkpoint's, or (when
+    /// derived from the data) below `ModelBounds.maximumClasses`. Anything else is an error naming
+    /// the file, the line and the label, for GPT and MLP classifiers, JSONL and CSV.
+    func testALabelOutsideTheClassesNamesTheFileTheLineAndTheLabel() throws {
+        let texts = try write("labels.jsonl", letterTexts([1]) + "{\"text\":\"ab\",\"label\":5}\n")
+        let declared = try superalign(["train", "--model", "gpt", "--data", texts, "--classes", "3", "--steps", "1",
+                                       "--out", path("c.safetensors")])
+        XCTAssertEqual(declared.status, 1)
+        XCTAssertTrue(declared.stderr.contains("labels.jsonl:4: label 5 is outside the declared classes (--classes 3: 0…2)"),
+                      declared.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("c.safetensors")), "nothing written")
+
+        // Derived classes are bounded: one stray label cannot size a head of 10^9 rows.
+        let stray = try write("stray.jsonl", letterTexts([1]) + "{\"text\":\"ab\",\"label\":1000000000}\n")
+        let derived = try superalign(["train", "--model", "gpt", "--data", stray, "--steps", "1", "--out", path("c.safetensors")])
+        XCTAssertTrue(derived.stderr.contains("stray.jsonl:4: label 1000000000 is over the largest class id a classifier may have "
+                                              + "(\(ModelBounds.maximumClasses - 1))"), derived.stderr)
+
+        // With --classes, a class no line uses is still a class.
+        let wide = try superalign(["train", "--model", "gpt", "--data", try write("ok.jsonl", letterTexts([1, 2])), "--classes", "5",
+                                   "--steps", "1", "--layers", "1", "--width", "8", "--heads", "2",
+                                   "--out", path("wide.safetensors"), "--json"])
+        XCTAssertEqual(wide.status, 0, wide.stderr)
+        XCTAssertEqual(try wide.json()["classes"] as? Int, 5)
+        let disagree = try superalign(["train", "--model", "gpt", "--data", try write("ok2.jsonl", letterTexts([1])), "--classes", "3",
+                                       "--init", path("wide.safetensors"), "--steps", "1", "--out", path("x.safetensors")])
+        XCTAssertTrue(disagree.stderr.contains("--classes 3 disagrees with"), disagree.stderr)
+
+        // MLP: training and evaluation.
+        let features = try write("features.jsonl", "{\"features\":[0,1],\"label\":0}\n{\"features\":[1,0],\"label\":1}\n"
+                                    + "{\"features\":[1,1],\"label\":2}\n")
+        let mlp = try superalign(["train", "--model", "mlp", "--data", features, "--classes", "2", "--steps", "1", "--hidden", "4",
+                                  "--out", path("m.safetensors")])
+        XCTAssertTrue(mlp.stderr.contains("features.jsonl:3: label 2 is outside the declared classes (--classes 2: 0…1)"), mlp.stderr)
+        let trained = try superalign(["train", "--model", "mlp", "--data", features, "--steps", "1", "--hidden", "4",
+                                      "--out", path("m.safetensors")])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let badEval = try write("features-eval.jsonl", "{\"features\":[0,1],\"label\":0}\n{\"features\":[1,0],\"label\":3}\n")
+        let eval = try superalign(["eval", path("m.safetensors"), "--data", badEval])
+        XCTAssertNotEqual(eval.status, 0)
+        XCTAssertTrue(eval.stderr.contains("features-eval.jsonl:2: label 3 is not a class of the model (it has 3: 0…2)"), eval.stderr)
+
+        // Weak-to-strong CSV: integer labels are class ids, bounded too.
+        var csv = "x,label\n"
+        for i in 0..<20 { csv += "\(i),\(i % 2)\n" }
+        csv += "3,5000\n"
+        let w2s = try superalign(["w2s", "--data", try write("w2s.csv", csv), "--seeds", "1"])
+        XCTAssertNotEqual(w2s.status, 0)
+        XCTAssertTrue(w2s.stderr.contains("w2s.csv:22: label 5000 (column 'label') is over the largest class id"), w2s.stderr)
+    }
+}

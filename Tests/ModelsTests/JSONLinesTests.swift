@@ -79,6 +79,46 @@ final class JSONLinesTests: XCTestCase {
         }
     }
 
+    func testANewModelsLimitsAreTheDeclaredSizesOrTheBounds() throws {
+        // Any character (the vocabulary comes from the data), but the context and the classes are bounded.
+        let bounded = JSONLines.ModelLimits.newModel()
+        let fits = String(repeating: "z", count: ModelBounds.maximumContext - 1)
+        XCTAssertEqual(try JSONLines.labeledTexts(parsing: "{\"text\":\"\(fits)\",\"label\":3}", limits: bounded).count, 1)
+        XCTAssertThrowsError(try JSONLines.labeledTexts(parsing: "{\"text\":\"\(fits)z\",\"label\":0}", source: "t.jsonl", limits: bounded)) {
+            XCTAssertEqual("\($0)", "t.jsonl:1: needs 1025 positions with the special tokens, more than the maximum context (1024); "
+                           + "shorten or split the line")
+        }
+        XCTAssertThrowsError(try JSONLines.labeledFeatures(parsing: "{\"features\":[1],\"label\":1024}", source: "f.jsonl", limits: bounded)) {
+            XCTAssertEqual("\($0)", "f.jsonl:1: label 1024 is over the largest class id a classifier may have (1023); labels are 0…1023")
+        }
+        let declared = JSONLines.ModelLimits.newModel(context: 3, classes: 2)
+        XCTAssertThrowsError(try JSONLines.gptExamples(parsing: "{\"text\":\"a\",\"label\":0}\n{\"text\":\"b\",\"label\":2}",
+                                                       source: "d.jsonl", limits: declared)) {
+            XCTAssertEqual("\($0)", "d.jsonl:2: label 2 is outside the declared classes (--classes 2: 0…1)")
+        }
+        XCTAssertThrowsError(try JSONLines.promptCompletions(parsing: "{\"prompt\":\"a\",\"completion\":\"b\"}", source: "p.jsonl",
+                                                             limits: declared)) {
+            XCTAssertEqual("\($0)", "p.jsonl:1: needs 4 positions with the special tokens, more than --context 3")
+        }
+    }
+
+    func testAGPTsContextAndClassesAreBounded() throws {
+        var config = GPTConfig(layers: 1, width: 8, heads: 2, context: ModelBounds.maximumContext, vocabulary: 4,
+                               classes: ModelBounds.maximumClasses)
+        XCTAssertNoThrow(try config.validate())
+        config.context += 1
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertEqual("\($0)", "invalid model configuration: context 1025 is over the maximum of 1024 positions")
+        }
+        config.context = 200_002
+        XCTAssertThrowsError(try GPT(config: config, seed: 0), "refused before any tensor is allocated")
+        config.context = 8
+        config.classes += 1
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertEqual("\($0)", "invalid model configuration: 1025 classes are over the maximum of 1024")
+        }
+    }
+
     func testModelLimitsNameTheLineTheModelCannotRead() throws {
         let limits = JSONLines.ModelLimits(tokenizer: CharTokenizer(corpus: ["ab"]), context: 4, classes: 2)
         XCTAssertEqual(try JSONLines.labeledTexts(parsing: "{\"text\":\"aba\",\"label\":1}", limits: limits),

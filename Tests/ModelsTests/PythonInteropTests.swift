@@ -2,8 +2,9 @@ import XCTest
 import TestSupport
 @testable import Models
 
-/// Checks our files against the reference `safetensors` Python package. Skips (with the reason)
-/// when python3, numpy or safetensors is missing; installs nothing.
+/// Checks our files against the reference `safetensors` Python package. The test command
+/// (`Scripts/test.sh`, through `Scripts/setup.sh --test`) installs python3's numpy and safetensors,
+/// so these run in CI; run alone without them, they skip (with the reason) and install nothing.
 final class PythonInteropTests: XCTestCase {
     private func python(_ script: String, _ args: [String] = []) throws -> (status: Int32, output: String) {
         let process = Process()
@@ -21,7 +22,7 @@ final class PythonInteropTests: XCTestCase {
     private func requireSafetensors() throws {
         let probe = try? python("import numpy, safetensors")
         guard let probe, probe.status == 0 else {
-            throw XCTSkip("python3 with numpy and safetensors not available (pip install safetensors): \(probe?.output ?? "no python3")")
+            throw XCTSkip("python3 with numpy and safetensors not available (bash Scripts/setup.sh --test installs them): \(probe?.output ?? "no python3")")
         }
     }
 

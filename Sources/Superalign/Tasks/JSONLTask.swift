@@ -1,5 +1,6 @@
 import Foundation
 import LuaHost
+import Models
 import Tensor
 
 /// A user's problems from a JSONL file: one `{"prompt": …, "answer": …}` per line, optionally
@@ -18,7 +19,12 @@ public struct JSONLTask: ProblemTask {
     public let alphabet: [Character]
     public let maxLength: Int
 
-    /// Loads `path`; a malformed line is an error naming the file and the line.
+    /// The longest prompt + answer a line may have, in characters: a learner's context is the
+    /// task's longest problem plus 4 (BOS, EOS and room), at most `ModelBounds.maximumContext`.
+    public static var maximumProblemLength: Int { ModelBounds.maximumContext - 4 }
+
+    /// Loads `path`; a malformed line, or one longer than `maximumProblemLength`, is an error
+    /// naming the file and the line.
     public init(path: String, numeric: Bool = false) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -49,6 +55,12 @@ public struct JSONLTask: ProblemTask {
             }
             if numeric, Double(answer.trimmingSpaces) == nil {
                 throw TaskError.badFile(path: path, line: lineNumber, message: "answer '\(answer)' is not a number")
+            }
+            let length = prompt.unicodeScalars.count + answer.unicodeScalars.count
+            guard length <= Self.maximumProblemLength else {
+                throw TaskError.badFile(path: path, line: lineNumber, message:
+                    "prompt and answer are \(length) characters, more than a learner reads (\(Self.maximumProblemLength): "
+                    + "a context of at most \(ModelBounds.maximumContext) with BOS, EOS and room); shorten or split the line")
             }
             let problem = Problem(prompt: prompt, answer: answer, features: ["length": Double(prompt.count)])
             switch value["split"].text {

@@ -169,7 +169,7 @@ public enum W2SDataLoader {
             rows.append((lineNumber, features, label))
         }
         guard header != nil else { throw TaskError.badFile(path: source, line: nil, message: "the file is empty (no header)") }
-        let (labels, classes) = classIds(rows.map(\.label))
+        let (labels, classes) = try classIds(rows.map { ($0.line, $0.label) }, source: source, column: labelColumn)
         let width = rows.first?.features.count ?? 0
         var mean = [Double](repeating: 0, count: width), sq = [Double](repeating: 0, count: width)
         for r in rows { for j in 0..<width { mean[j] += Double(r.features[j]); sq[j] += Double(r.features[j]) * Double(r.features[j]) } }
@@ -185,10 +185,23 @@ public enum W2SDataLoader {
     }
 
     /// Class ids: the values themselves when all are non-negative integers, else sorted order.
-    static func classIds(_ values: [String]) -> (ids: [Int], classes: Int) {
+    /// A classifier has at most `ModelBounds.maximumClasses` classes: an integer label past them,
+    /// or one distinct label too many, is an error naming its line (never a head sized by a typo).
+    static func classIds(_ rows: [(line: Int, label: String)], source: String, column: String) throws -> (ids: [Int], classes: Int) {
+        let values = rows.map(\.label)
         let ints = values.compactMap { Int($0) }
         if ints.count == values.count, ints.allSatisfy({ $0 >= 0 }) {
+            if let i = ints.firstIndex(where: { $0 >= ModelBounds.maximumClasses }) {
+                throw TaskError.badFile(path: source, line: rows[i].line, message:
+                    "label \(ints[i]) (column '\(column)') is over the largest class id a classifier may have "
+                    + "(\(ModelBounds.maximumClasses - 1)); labels are 0…\(ModelBounds.maximumClasses - 1)")
+            }
             return (ints, Set(ints).count < 2 ? Set(ints).count : (ints.max() ?? 0) + 1)
+        }
+        var seen = Set<String>()
+        for row in rows where seen.insert(row.label).inserted && seen.count > ModelBounds.maximumClasses {
+            throw TaskError.badFile(path: source, line: row.line, message:
+                "label '\(row.label)' (column '\(column)') is class number \(seen.count); a classifier has at most \(ModelBounds.maximumClasses)")
         }
         let names = Array(Set(values)).sorted()
         let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
@@ -228,10 +241,14 @@ public enum W2SDataLoader {
         } ?? false
         let examples: [W2SExample]
         do {
+            // Bounded before any model is sized from the data: a label past the largest class id,
+            // or a text longer than a GPT classifier's context, is an error naming its line.
             if isFeatures {
-                examples = try JSONLines.labeledFeatures(parsing: text, source: source).map { W2SExample(features: $0.features, label: $0.label) }
+                examples = try JSONLines.labeledFeatures(parsing: text, source: source, limits: .newModel())
+                    .map { W2SExample(features: $0.features, label: $0.label) }
             } else {
-                examples = try JSONLines.labeledTexts(parsing: text, source: source).map { W2SExample(text: $0.text, label: $0.label) }
+                examples = try JSONLines.labeledTexts(parsing: text, source: source, limits: textLimits)
+                    .map { W2SExample(text: $0.text, label: $0.label) }
             }
         } catch let ModelsError.data(path, line, detail) {
             // One error type for every loader of this module.
@@ -239,5 +256,17 @@ public enum W2SDataLoader {
         }
         let labels = Set(examples.map(\.label))
         return try W2SDataset(name: source, examples: examples, classes: labels.count < 2 ? labels.count : labels.max()! + 1)
+    }
+
+    /// A GPT student reads BOS + text (+ EOS when it pretrains by language modelling on the
+    /// text), in at most `ModelBounds.maximumContext` positions; labels are bounded as for any
+    /// new classifier.
+    static var textLimits: JSONLines.ModelLimits {
+        var limits = JSONLines.ModelLimits.newModel()
+        let room = ModelBounds.maximumContext - 1  // BOS + text within it, and room for the EOS
+        limits.context = room
+        limits.contextNote = "more than the \(room) a weak-to-strong GPT has room for (a context of at most "
+            + "\(ModelBounds.maximumContext), with the EOS of its pretraining); shorten or split the line"
+        return limits
     }
 }

@@ -1,80 +1,33 @@
 /*
- * The C side of Superalign's Lua host.
- *
- * Swift cannot import lua.h's function-like macros or variadic functions, so thin static inline
- * wrappers stand in for them. More importantly, Debian's liblua is C and raises errors with
- * longjmp, which would skip Swift cleanups. The rule kept here: no Lua error ever unwinds through
- * a Swift frame. Everything that may raise (the budget hook, the memory cap, errors reported by
- * Swift host functions) is raised from C, and Swift host functions are called through a C
- * trampoline that turns their status into lua_error after the Swift frame has returned.
+ * The C side of Superalign's Lua host: budgets, the allocator, the trampoline for Swift host
+ * functions, the sandbox's coroutine guards and the message handler. Declarations and the rule
+ * they keep (no Lua error ever unwinds through a Swift frame) are in include/CLuaShim.h.
  */
-#ifndef SUPERALIGN_CLUA_SHIM_H
-#define SUPERALIGN_CLUA_SHIM_H
+/* clock_gettime and CLOCK_MONOTONIC under strict -std=c11 as well. */
+#define _POSIX_C_SOURCE 200809L
 
-#include <lua.h>
-#include <lauxlib.h>
-#include <lualib.h>
+#include "CLuaShim.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /* ---- Budgets ---------------------------------------------------------------------------- */
 
-/* Why a plugin call stopped early. */
-enum {
-    SA_EXCEEDED_NONE = 0,
-    SA_EXCEEDED_INSTRUCTIONS = 1,
-    SA_EXCEEDED_TIME = 2,
-    SA_EXCEEDED_NESTING = 3,
-};
-
-/* The short source name of the sandbox's own Lua code; its frames are hidden from error locations. */
-#define SA_SANDBOX_CHUNK "(sandbox)"
-
-/* The count hook fires every SA_HOOK_INTERVAL VM instructions while a plugin runs. */
-#define SA_HOOK_INTERVAL 1000
-
-typedef unsigned long long (*sa_clock_fn)(void *context);
-typedef int (*sa_dispatch_fn)(lua_State *L, void *function, void *host);
-
-/*
- * Per-state budget and host hooks. One lives beside every lua_State (as the allocator's user
- * data) and is shared by all its coroutines.
- */
-typedef struct sa_state {
-    /* memory (bytes) */
-    size_t mem_used, mem_limit, mem_peak;
-    int enforcing;          /* 1 while plugin code runs; the host itself is never refused */
-    int mem_refused;        /* an allocation was refused during the current call */
-    /* instructions and wall time */
-    int active;             /* budget checks on (plugin code running) */
-    long long instr_used, instr_limit;
-    unsigned long long deadline_ns;     /* 0: no deadline */
-    sa_clock_fn clock;
-    void *clock_context;
-    int exceeded;           /* SA_EXCEEDED_* */
-    int forbidden;          /* a sandbox rule refused an operation during the current call */
-    int host_depth, host_depth_limit;   /* nesting of host (Swift) calls */
-    lua_State *main_thread;
-    /* host functions */
-    sa_dispatch_fn dispatch;
-    void *host;
-} sa_state;
-
-static inline unsigned long long sa_monotonic_ns(void *context) {
+unsigned long long sa_monotonic_ns(void *context) {
     (void)context;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-static inline sa_state *sa_state_of(lua_State *L) {
+sa_state *sa_state_of(lua_State *L) {
     void *ud = NULL;
     lua_getallocf(L, &ud);
     return (sa_state *)ud;
 }
 
-static inline const char *sa_exceeded_message(int why) {
+const char *sa_exceeded_message(int why) {
     switch (why) {
     case SA_EXCEEDED_INSTRUCTIONS: return "instruction budget exceeded";
     case SA_EXCEEDED_TIME: return "time budget exceeded";
@@ -88,7 +41,7 @@ static inline const char *sa_exceeded_message(int why) {
  * pattern matcher) and checks the deadline. Returns the SA_EXCEEDED_* reason, 0 when within
  * budget. Never raises: callers decide how to report.
  */
-static inline int sa_charge(sa_state *s, long long steps) {
+int sa_charge(sa_state *s, long long steps) {
     if (!s->active) return SA_EXCEEDED_NONE;
     if (s->exceeded) return s->exceeded;
     s->instr_used += steps;
@@ -105,7 +58,7 @@ static inline int sa_charge(sa_state *s, long long steps) {
  * raises each time, so a plugin that catches the error with pcall cannot run one more
  * instruction: the error always reaches the host.
  */
-static inline void sa_hook(lua_State *L, lua_Debug *ar) {
+void sa_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     sa_state *s = sa_state_of(L);
     int count = lua_gethookcount(L);
@@ -126,7 +79,7 @@ static inline void sa_hook(lua_State *L, lua_Debug *ar) {
 }
 
 /* The allocator: counts every byte and refuses growth past the cap while plugin code runs. */
-static inline void *sa_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+void *sa_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     sa_state *s = (sa_state *)ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
@@ -145,14 +98,11 @@ static inline void *sa_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
-/* Warnings (lua_warning) are routed to the host logger through the dispatcher as well. */
-typedef void (*sa_warn_sink)(void *host, const char *message, int tocont);
-
 /* ---- State ------------------------------------------------------------------------------ */
 
 /* A new state whose allocator and hook report to `s`. The hook stays installed for life, so
  * every coroutine (they inherit it) runs under the budget. */
-static inline lua_State *sa_newstate(sa_state *s) {
+lua_State *sa_newstate(sa_state *s) {
     if (s->clock == NULL) s->clock = sa_monotonic_ns;
     lua_State *L = lua_newstate(sa_alloc, s);
     if (L == NULL) return NULL;
@@ -164,7 +114,7 @@ static inline lua_State *sa_newstate(sa_state *s) {
 }
 
 /* Resets the budget for a new plugin call (or the load phase, or shutdown). */
-static inline void sa_begin(lua_State *L, sa_state *s, long long instr_limit, unsigned long long budget_ns) {
+void sa_begin(lua_State *L, sa_state *s, long long instr_limit, unsigned long long budget_ns) {
     s->instr_used = 0;
     s->instr_limit = instr_limit;
     s->deadline_ns = budget_ns ? s->clock(s->clock_context) + budget_ns : 0;
@@ -177,7 +127,7 @@ static inline void sa_begin(lua_State *L, sa_state *s, long long instr_limit, un
     if (lua_gethookcount(L) != SA_HOOK_INTERVAL) lua_sethook(L, sa_hook, LUA_MASKCOUNT, SA_HOOK_INTERVAL);
 }
 
-static inline void sa_end(sa_state *s) {
+void sa_end(sa_state *s) {
     s->active = 0;
     s->enforcing = 0;
 }
@@ -191,7 +141,7 @@ static inline void sa_end(sa_state *s) {
  * (a refused allocation inside Swift would longjmp through it); an overdraft is reported as a
  * memory error as soon as Swift has returned.
  */
-static inline int sa_trampoline(lua_State *L) {
+static int sa_trampoline(lua_State *L) {
     sa_state *s = sa_state_of(L);
     void *fn = lua_touserdata(L, lua_upvalueindex(1));
     if (s->active && s->host_depth >= s->host_depth_limit) {
@@ -219,7 +169,7 @@ static inline int sa_trampoline(lua_State *L) {
     return n;
 }
 
-static inline void sa_pushhostfunction(lua_State *L, void *fn) {
+void sa_pushhostfunction(lua_State *L, void *fn) {
     lua_pushlightuserdata(L, fn);
     lua_pushcclosure(L, sa_trampoline, 1);
 }
@@ -227,7 +177,7 @@ static inline void sa_pushhostfunction(lua_State *L, void *fn) {
 /* ---- Read-only proxies (host API tables) ------------------------------------------------- */
 
 /* next() over the real table behind a proxy: (real, key) -> key, value */
-static inline int sa_proxy_next(lua_State *L) {
+static int sa_proxy_next(lua_State *L) {
     lua_settop(L, 2);
     if (lua_next(L, 1)) return 2;
     lua_pushnil(L);
@@ -235,14 +185,14 @@ static inline int sa_proxy_next(lua_State *L) {
 }
 
 /* __pairs for a proxy whose real table is upvalue 1 */
-static inline int sa_proxy_pairs(lua_State *L) {
+static int sa_proxy_pairs(lua_State *L) {
     lua_pushcfunction(L, sa_proxy_next);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushnil(L);
     return 3;
 }
 
-static inline void sa_push_proxy_pairs(lua_State *L) { lua_pushcclosure(L, sa_proxy_pairs, 1); }
+void sa_push_proxy_pairs(lua_State *L) { lua_pushcclosure(L, sa_proxy_pairs, 1); }
 
 /* ---- Coroutines and message handlers ---------------------------------------------------- */
 
@@ -265,15 +215,13 @@ static inline void sa_push_proxy_pairs(lua_State *L) { lua_pushcclosure(L, sa_pr
  */
 #define SA_KILLED_BY_HOOK(L) (*(unsigned char *)lua_getextraspace(L))
 
-enum { SA_GUARD_PLAIN = 0, SA_GUARD_CLOSE = 1 };
-
-static inline int sa_refuse_exceeded(lua_State *L, sa_state *s) {
+static int sa_refuse_exceeded(lua_State *L, sa_state *s) {
     lua_sethook(L, sa_hook, LUA_MASKCOUNT, 1);
     return luaL_error(L, "%s", sa_exceeded_message(s->exceeded));
 }
 
 /* Upvalue 1: the function guarded; upvalue 2: SA_GUARD_*. */
-static inline int sa_guard_call(lua_State *L) {
+static int sa_guard_call(lua_State *L) {
     sa_state *s = sa_state_of(L);
     if (s->active && s->exceeded) return sa_refuse_exceeded(L, s);
     if (lua_tointeger(L, lua_upvalueindex(2)) == SA_GUARD_CLOSE) {
@@ -292,7 +240,7 @@ static inline int sa_guard_call(lua_State *L) {
 }
 
 /* guard(f, mode): f behind the budget guard (for the sandbox prelude). */
-static inline int sa_guard_factory(lua_State *L) {
+static int sa_guard_factory(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_Integer mode = luaL_optinteger(L, 2, SA_GUARD_PLAIN);
     lua_settop(L, 1);
@@ -303,7 +251,7 @@ static inline int sa_guard_factory(lua_State *L) {
 
 /* The function coroutine.wrap makes: Lua 5.4.4's auxwrap, refused once the budget is exceeded,
  * and leaving a coroutine killed by the hook's error unclosed. Upvalue 1: the coroutine. */
-static inline int sa_auxwrap(lua_State *L) {
+static int sa_auxwrap(lua_State *L) {
     sa_state *s = sa_state_of(L);
     if (s->active && s->exceeded) return sa_refuse_exceeded(L, s);
     lua_State *co = lua_tothread(L, lua_upvalueindex(1));
@@ -333,7 +281,7 @@ static inline int sa_auxwrap(lua_State *L) {
     return lua_error(L);
 }
 
-static inline int sa_cowrap(lua_State *L) {
+static int sa_cowrap(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);
@@ -342,8 +290,8 @@ static inline int sa_cowrap(lua_State *L) {
     return 1;
 }
 
-static inline void sa_pushguardfactory(lua_State *L) { lua_pushcfunction(L, sa_guard_factory); }
-static inline void sa_pushcowrap(lua_State *L) { lua_pushcfunction(L, sa_cowrap); }
+void sa_pushguardfactory(lua_State *L) { lua_pushcfunction(L, sa_guard_factory); }
+void sa_pushcowrap(lua_State *L) { lua_pushcfunction(L, sa_cowrap); }
 
 /* ---- Errors ----------------------------------------------------------------------------- */
 
@@ -352,12 +300,12 @@ static inline void sa_pushcowrap(lua_State *L) { lua_pushcfunction(L, sa_cowrap)
  * unprotected: a table error object with a __tostring that fails or loops is still reported.
  * Leaves a table {message=, source=, line=, traceback=} as the error value.
  */
-static inline int sa_tostring_protected(lua_State *L) {
+static int sa_tostring_protected(lua_State *L) {
     luaL_tolstring(L, 1, NULL);
     return 1;
 }
 
-static inline int sa_msghandler(lua_State *L) {
+int sa_msghandler(lua_State *L) {
     int err = lua_gettop(L);
     const char *text = NULL;
     if (lua_type(L, err) == LUA_TSTRING) {
@@ -401,29 +349,10 @@ static inline int sa_msghandler(lua_State *L) {
     return 1;
 }
 
-/* ---- Macro wrappers --------------------------------------------------------------------- */
-
-static inline int sa_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
-static inline void sa_pop(lua_State *L, int n) { lua_pop(L, n); }
-static inline void sa_newtable(lua_State *L) { lua_newtable(L); }
-static inline const char *sa_tolstring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
-static inline int sa_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
-static inline void sa_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
-static inline int sa_registryindex(void) { return LUA_REGISTRYINDEX; }
-static inline int sa_upvalueindex(int i) { return lua_upvalueindex(i); }
-static inline void sa_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
-static inline int sa_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name, const char *mode) {
-    return luaL_loadbufferx(L, buf, len, name, mode);
-}
-static inline int sa_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT, 0); }
-static inline void sa_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
-static inline int sa_ref(lua_State *L) { return luaL_ref(L, LUA_REGISTRYINDEX); }
-static inline void sa_unref(lua_State *L, int ref) { luaL_unref(L, LUA_REGISTRYINDEX, ref); }
-static inline int sa_getref(lua_State *L, int ref) { return lua_rawgeti(L, LUA_REGISTRYINDEX, ref); }
-static inline void sa_pushmsghandler(lua_State *L) { lua_pushcfunction(L, sa_msghandler); }
+void sa_pushmsghandler(lua_State *L) { lua_pushcfunction(L, sa_msghandler); }
 
 /* Opens one standard library as a global; the sandbox prelude then rebuilds it from the allow-list. */
-static inline void sa_openlib(lua_State *L, const char *name) {
+void sa_openlib(lua_State *L, const char *name) {
     lua_CFunction f = NULL;
     if (strcmp(name, "_G") == 0) f = luaopen_base;
     else if (strcmp(name, "string") == 0) f = luaopen_string;
@@ -434,5 +363,3 @@ static inline void sa_openlib(lua_State *L, const char *name) {
     if (f == NULL) { lua_pushnil(L); return; }
     luaL_requiref(L, name, f, 1);
 }
-
-#endif
