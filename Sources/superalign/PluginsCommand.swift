@@ -137,8 +137,8 @@ struct PluginTaskOptions: ParsableArguments {
     }
 }
 
-/// Plugin options for the command line: the `sa` API bound to `task`; output goes to the log
-/// on stderr.
+/// Plugin options for the command line: Superalign's kinds, the `sa` API bound to `task`; output
+/// goes to the log on stderr.
 func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = .default) -> Plugin.Options {
     let logger = Logger(label: "plugin")
     let hostLogger = HostLogger(sink: { level, source, message in
@@ -149,7 +149,7 @@ func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = 
         case .error: logger.error("\(source): \(message)")
         }
     })
-    return Plugin.Options(budget: budget, seed: seed, logger: hostLogger, prepare: { state in
+    return Plugin.Options(budget: budget, seed: seed, kinds: SuperalignPlugins.kinds, logger: hostLogger, prepare: { state in
         SuperalignAPI.make(context: PluginContext(task: task, seed: seed)).install(into: state)
     })
 }
@@ -165,34 +165,43 @@ func failureRecord(file: String, _ error: PluginError) -> LuaValue {
     return .table(LuaTable(fields: ["file": .text(file), "ok": false, "error": .table(LuaTable(fields: fields))]))
 }
 
-/// `superalign plugins stubs`: the LuaLS annotation stubs for the `sa` API, generated from the
-/// table that registers it.
+/// `superalign plugins stubs`: the LuaLS annotation stubs for the `sa` API and the plugin
+/// protocol, generated from the Swift tables that define them.
 struct PluginsStubsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stubs",
-        abstract: "Write the LuaLS stubs of the host API (Plugins/meta/sa.lua)."
+        abstract: "Write the LuaLS stubs of the host API and the plugin protocol (Plugins/meta/sa.lua, protocol.lua)."
     )
 
-    @Option(help: "Where to write the stubs ('-' for stdout).")
-    var out = "Plugins/meta/sa.lua"
+    @Option(help: "The folder to write the stubs into ('-' prints them on stdout).")
+    var out = "Plugins/meta"
 
-    @Flag(help: "Do not write: exit 1 when the file differs from the generated stubs.")
+    @Flag(help: "Do not write: exit 1 when a file differs from the generated stubs.")
     var check = false
 
     func run() throws {
-        let text = SuperalignStubs.text()
-        if out == "-" { print(text, terminator: ""); return }
+        let files = SuperalignStubs.files()
+        if out == "-" {
+            for f in files { print(f.text, terminator: "") }
+            return
+        }
         if check {
-            let current = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-            if current != text {
-                FileHandle.standardError.write(Data("\(out) is out of date: run `superalign plugins stubs`\n".utf8))
+            var stale: [String] = []
+            for f in files {
+                let path = (out as NSString).appendingPathComponent(f.name)
+                if ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") != f.text { stale.append(path) }
+            }
+            if !stale.isEmpty {
+                FileHandle.standardError.write(Data("\(stale.joined(separator: ", ")) out of date: run `superalign plugins stubs`\n".utf8))
                 throw ExitCode(1)
             }
             return
         }
-        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-        print("wrote \(out)")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for f in files {
+            let path = (out as NSString).appendingPathComponent(f.name)
+            try Data(f.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            print("wrote \(path)")
+        }
     }
 }
