@@ -19,7 +19,8 @@ let pluginFailureExitCode = ExitCode(2)
 struct PluginsCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Load each plugin in the sandbox and validate its table."
+        abstract: "Load each plugin in the sandbox and validate its table as a campaign does.",
+        discussion: "Checks the kind's functions, that 'params' is a table of named values and that 'name' matches the file's name."
     )
 
     @Argument(help: "Plugin files (.lua).")
@@ -37,6 +38,7 @@ struct PluginsCheckCommand: ParsableCommand {
         for file in files {
             do {
                 let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task))
+                try PluginHarness.check(plugin)
                 results.append(.table(LuaTable(fields: [
                     "file": .text(file), "ok": true, "kind": .text(plugin.kind), "name": .text(plugin.name),
                 ])))
@@ -55,7 +57,10 @@ struct PluginsCheckCommand: ParsableCommand {
 struct PluginsExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Load the files in order in one process and call plugin[NAME](plugin, input) on each."
+        abstract: "Load the files in order in one process and call plugin[NAME](plugin, input) on each.",
+        discussion: "Results of the protocol's functions are validated as a campaign validates them (a critic's verdicts, an "
+            + "oversight policy's decision or indices, an attacker's prompts), and reading item.answer, item.correct or an "
+            + "absent item.reference is an error, as in a campaign."
     )
 
     @Argument(help: "Plugin files (.lua).")
@@ -98,7 +103,9 @@ struct PluginsExecCommand: ParsableCommand {
         for file in files {
             do {
                 let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task, seed: seed, budget: budget))
+                try PluginHarness.guardBoundary(plugin)
                 let out = try plugin.call(function, [argument])
+                try PluginHarness.validate(out, of: function, plugin: plugin, input: argument)
                 let value = out.first ?? .nil
                 _ = try value.jsonText() // refuse values JSON cannot carry, before reporting success
                 results.append(.table(LuaTable(fields: ["file": .text(file), "ok": true, "value": value])))

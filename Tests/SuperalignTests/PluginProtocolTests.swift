@@ -3,12 +3,22 @@ import LuaHost
 import Superalign
 import TestSupport
 
-/// The plugin protocol as data: the kinds `Plugin.load` checks and the committed LuaLS stubs.
+/// The plugin protocol as data: the kinds `Plugin.load` checks, the committed LuaLS stubs and
+/// the validation of results.
 private extension LuaValue {
     static func list(_ values: [LuaValue]) -> LuaValue { .table(LuaTable(array: values)) }
 }
 
 final class PluginProtocolTests: XCTestCase {
+    let task = try! AdditionTask(digits: 2)
+
+    func load(_ source: String, file: String = "t.lua", kinds: [PluginKind] = SuperalignPlugins.kinds, seed: UInt64 = 1) throws -> Plugin {
+        let context = PluginContext(task: task, seed: seed)
+        return try Plugin.load(source: Array(source.utf8), file: file, options: Plugin.Options(seed: seed, kinds: kinds, prepare: {
+            SuperalignAPI.make(context: context).install(into: $0)
+        }))
+    }
+
     // MARK: The data
 
     func testCommittedProtocolStubsMatchTheProtocol() throws {
@@ -56,5 +66,66 @@ final class PluginProtocolTests: XCTestCase {
         XCTAssertEqual(PluginProtocol.mismatches("robot", type: "\"critic\"|\"human\""), ["value: expected \"critic\"|\"human\", got string \"robot\""])
         XCTAssertEqual(PluginProtocol.mismatches(2.5, type: "integer"), ["value: expected integer, got number 2.5"])
         XCTAssertEqual(PluginProtocol.mismatches(2, type: "number"), [])
+    }
+
+    // MARK: Validation
+
+    func expectValidation(_ body: @autoclosure () throws -> Void, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), file: file, line: line) { error in
+            guard let e = error as? PluginError else { return XCTFail("not a PluginError: \(error)", file: file, line: line) }
+            XCTAssertEqual(e.kind, .validation, file: file, line: line)
+            XCTAssertTrue(e.message.contains(message), "\(e.message) does not contain \(message)", file: file, line: line)
+        }
+    }
+
+    func testVerdictsAreValidatedByTheProtocolsRules() throws {
+        let critic = try load("return { kind = 'critic', name = 'c', score = function() end }")
+        func verdict(_ fields: [String: LuaValue]) throws {
+            try PluginHarness.validate([.table(LuaTable(fields: fields))], of: "score", plugin: critic, input: .nil)
+        }
+        XCTAssertNoThrow(try verdict(["score": 1, "label": true]))
+        XCTAssertNoThrow(try verdict(["score": 0, "label": false, "confidence": 0.5, "critique": "no"]))
+        expectValidation(try verdict(["score": 1.5, "label": true]), "score: 'score' must be in [0, 1] (got 1.5)")
+        expectValidation(try verdict(["score": .number(.nan), "label": true]), "'score' must be in [0, 1] (got nan)")
+        expectValidation(try verdict(["score": "0.5", "label": true]), "'score' must be a number in [0, 1] (got string \"0.5\")")
+        expectValidation(try verdict(["score": 1]), "'label' must be a boolean (got nil)")
+        expectValidation(try verdict(["score": 1, "label": true, "confidence": -1]), "'confidence' must be in [0, 1] (got -1.0)")
+        expectValidation(try verdict(["score": 1, "label": true, "critique": 3]), "'critique' must be a string (got number)")
+        expectValidation(try PluginHarness.validate([], of: "score", plugin: critic, input: .nil), "score: must return a table (got nil)")
+        expectValidation(try PluginHarness.validate([.list([.table(LuaTable(fields: ["score": 1, "label": true])), 7])], of: "score_batch",
+                                                    plugin: critic, input: .list([1, 2])), "score_batch: verdict 2: must return a table")
+        expectValidation(try PluginHarness.validate([.list([])], of: "score_batch", plugin: critic, input: .list([1, 2])),
+                         "score_batch: must return a list of 2 verdicts")
+        // Functions outside the protocol are not checked.
+        XCTAssertNoThrow(try PluginHarness.validate([1.5], of: "helper", plugin: critic, input: .nil))
+    }
+
+    func testProposalsAndDecisionsAreValidated() throws {
+        let attacker = try load("return { kind = 'attacker', name = 'a', propose = function() end }")
+        XCTAssertNoThrow(try PluginHarness.validate([.list(["1+2=", .table(LuaTable(fields: ["prompt": "3+4="]))])], of: "propose",
+                                                    plugin: attacker, input: .nil))
+        expectValidation(try PluginHarness.validate([.list([.table(LuaTable(fields: ["prompt": "1+2=", "answer": "3"]))])], of: "propose",
+                                                    plugin: attacker, input: .nil), "propose: query 1 has an 'answer'")
+        expectValidation(try PluginHarness.validate(["1+2="], of: "propose", plugin: attacker, input: .nil), "must return a list of prompts")
+        let policy = try load("return { kind = 'oversight', name = 'o', decide = function() end }")
+        XCTAssertNoThrow(try PluginHarness.validate([.list([2, 1])], of: "decide_batch", plugin: policy, input: .list([1, 2])))
+        expectValidation(try PluginHarness.validate([.list([3])], of: "decide_batch", plugin: policy, input: .list([1, 2])),
+                         "decide_batch: entry 1 must be an item index in 1...2")
+        expectValidation(try PluginHarness.validate([.list([1, 1])], of: "decide_batch", plugin: policy, input: .list([1, 2])),
+                         "decide_batch: item 1 is listed twice")
+        expectValidation(try PluginHarness.validate([1], of: "decide", plugin: policy, input: .nil), "decide: must return a boolean (got number)")
+    }
+
+    func testCheckRefusesAMismatchedNameAndParamsThatAreNotNamed() throws {
+        XCTAssertNoThrow(try PluginHarness.check(try load("return { kind = 'critic', name = 'good', params = { a = 1 }, score = print }",
+                                                          file: "dir/good.lua")))
+        expectValidation(try PluginHarness.check(try load("return { kind = 'critic', name = 'other', score = print }", file: "dir/good.lua")),
+                         "the plugin's name is 'other' but its file is good.lua")
+        expectValidation(try PluginHarness.check(try load("return { kind = 'critic', name = 'good', params = { 1, 2 }, score = print }",
+                                                          file: "good.lua")), "'params' must be a table of named values (got 2 list entries)")
+        expectValidation(try PluginHarness.check(try load("return { kind = 'critic', name = 'good', params = { [true] = 1 }, score = print }",
+                                                          file: "good.lua")), "'params' must be a table of named values (got a boolean key)")
+        expectValidation(try PluginHarness.check(try load("return { kind = 'critic', name = 'good', params = { f = print }, score = print }",
+                                                          file: "good.lua")), "'params' must be a table of named values")
     }
 }
