@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `superalign plugins check`, `exec` and `stubs` on plugins written for the test.
+/// `superalign plugins check`, `exec`, `test` and `stubs` on plugins written for the test.
 final class PluginsCLITests: XCTestCase {
     private var directory: URL!
     private var cli: CLIRunner!
@@ -53,6 +53,115 @@ final class PluginsCLITests: XCTestCase {
         let results = try XCTUnwrap(json(run)["results"] as? [[String: Any]], run.stdout)
         XCTAssertEqual(results.count, 1)
         return try XCTUnwrap(results.first)
+    }
+
+    func testPluginsTestCallsACriticOnTheTasksProblems() throws {
+        let file = try write("good.lua", Self.goodCritic)
+        let run = try cli.run(["plugins", "test", file, "--task", "addition", "--task-option", "digits=2", "--seed", "4", "--json"])
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        let result = try record(run)
+        XCTAssertEqual(result["ok"] as? Bool, true)
+        XCTAssertEqual(result["kind"] as? String, "critic")
+        let calls = try XCTUnwrap(result["calls"] as? [[String: Any]])
+        XCTAssertEqual(calls.map { $0["function"] as? String }, Array(repeating: "score", count: 8) + ["score_batch"])
+        let first = try XCTUnwrap(calls.first?["value"] as? [String: Any])
+        XCTAssertEqual(first["confidence"] as? Double, 0.6)
+        // The arguments name the prompt and a right or wrong response; no answer reaches the plugin.
+        let arguments = calls.prefix(8).compactMap { $0["arguments"] as? String }
+        XCTAssertEqual(arguments.filter { $0.hasSuffix("(right)") }.count, 4, "\(arguments)")
+        XCTAssertTrue(arguments.allSatisfy { $0.contains("+") && $0.contains("=") }, "\(arguments)")
+
+        let text = try cli.run(["plugins", "test", file, "--task", "addition", "--seed", "4"])
+        XCTAssertEqual(text.status, 0, text.stdout + text.stderr)
+        XCTAssertTrue(text.stdout.hasPrefix("critic 'good' on task addition (digits=2), seed 4"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("score_batch"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("note: score: labels agree with the truth on"), text.stdout)
+        XCTAssertTrue(text.stdout.hasSuffix("ok    \(file)\n"), text.stdout)
+    }
+
+    func testPluginsTestRefusesAScoreOutsideTheUnitInterval() throws {
+        let file = try write("overconfident.lua", """
+            return { kind = "critic", name = "overconfident", score = function() return { score = 1.5, label = true } end }
+            """)
+        let run = try cli.run(["plugins", "test", file, "--task", "addition"])
+        XCTAssertEqual(run.status, 2, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("FAIL  \(file)"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("score: 'score' must be in [0, 1] (got 1.5)"), run.stdout)
+        let json = try cli.run(["plugins", "test", file, "--json"])
+        XCTAssertEqual(json.status, 2)
+        let error = try XCTUnwrap(try record(json)["error"] as? [String: Any])
+        XCTAssertEqual(error["kind"] as? String, "validation")
+        XCTAssertEqual(error["message"] as? String, "score: 'score' must be in [0, 1] (got 1.5)")
+    }
+
+    func testPluginsTestRefusesAnAttackerThatSuppliesAnswers() throws {
+        let file = try write("answers.lua", """
+            return {
+              kind = "attacker", name = "answers",
+              propose = function(_, _, n)
+                local out = {}
+                for i = 1, n do out[i] = { prompt = i .. "+1=", answer = tostring(i + 1) } end
+                return out
+              end,
+            }
+            """)
+        let run = try cli.run(["plugins", "test", file, "--task", "addition"])
+        XCTAssertEqual(run.status, 2, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("propose: query 1 has an 'answer': attackers propose prompts only"), run.stdout)
+
+        // The same attacker without answers passes, and observe gets made-up results.
+        let fixed = try write("prompts.lua", """
+            return {
+              kind = "attacker", name = "prompts", seen = 0,
+              propose = function(_, ctx, n)
+                local out = {}
+                for i = 1, n do out[i] = (i + ctx.iteration) .. "+" .. i .. "=" end
+                return out
+              end,
+              observe = function(self, results) self.seen = #results end,
+            }
+            """)
+        let ok = try cli.run(["plugins", "test", fixed, "--task", "addition", "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        let calls = try XCTUnwrap(try record(ok)["calls"] as? [[String: Any]])
+        XCTAssertEqual(calls.map { $0["function"] as? String }, ["propose", "observe"])
+        XCTAssertEqual((calls[0]["value"] as? [String])?.first, "2+1=")
+        XCTAssertTrue((calls[0]["result"] as? String)?.hasPrefix("8 prompts (8 accepted)") ?? false, "\(calls[0])")
+    }
+
+    func testPluginsTestCallsAnOversightPolicyWithABudget() throws {
+        let file = try write("unsure.lua", """
+            return {
+              kind = "oversight", name = "unsure", params = { threshold = 0.7 },
+              decide = function(self, _, verdict, budget)
+                return budget.remaining > 0 and verdict.confidence < self.params.threshold
+              end,
+              decide_batch = function(self, _, verdicts, budget)
+                local out = {}
+                for i, v in ipairs(verdicts) do
+                  if v.confidence < self.params.threshold and #out < budget.remaining then out[#out + 1] = i end
+                end
+                return out
+              end,
+            }
+            """)
+        let run = try cli.run(["plugins", "test", file, "--task", "addition", "--json"])
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        let calls = try XCTUnwrap(try record(run)["calls"] as? [[String: Any]])
+        XCTAssertEqual(calls.map { $0["function"] as? String }, Array(repeating: "decide", count: 8) + ["decide_batch"])
+        let asked = calls.prefix(8).filter { $0["value"] as? Bool == true }.count
+        XCTAssertGreaterThan(asked, 0)
+        XCTAssertLessThanOrEqual(asked, 3, "the budget is 3")
+        let batch = try XCTUnwrap(calls.last?["value"] as? [Int])
+        XCTAssertEqual(batch.count, asked, "the same policy, the same choices")
+
+        let bad = try write("bad_batch.lua", """
+            return { kind = "oversight", name = "bad_batch", decide = function() return false end,
+                     decide_batch = function() return { 9 } end }
+            """)
+        let refused = try cli.run(["plugins", "test", bad])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stdout.contains("decide_batch: entry 1 must be an item index in 1...8"), refused.stdout)
     }
 
     func testPluginsCheckAndExecValidateAsACampaignDoes() throws {
