@@ -2,7 +2,9 @@ import CLua
 import CLuaShim
 import Foundation
 
-/// What a plugin of each kind must provide, as data.
+/// What a plugin of one kind must provide, as data. LuaHost knows no kinds of its own: the
+/// application that loads plugins passes its list in `Plugin.Options.kinds` (Superalign's is
+/// `SuperalignPlugins.kinds`).
 public struct PluginKind: Sendable, Equatable {
     public var name: String
     /// Functions the plugin table must have.
@@ -16,12 +18,24 @@ public struct PluginKind: Sendable, Equatable {
         self.optional = optional
     }
 
-    /// Superalign's plugin kinds.
-    public static let all: [PluginKind] = [
-        PluginKind(name: "attacker", required: ["propose"], optional: ["observe"]),
-        PluginKind(name: "critic", required: ["score"], optional: ["score_batch"]),
-        PluginKind(name: "oversight", required: ["decide"], optional: ["decide_batch"]),
-    ]
+    /// Checks that `plugin` has every required function and that each optional one present is a
+    /// function (the check `Plugin.load` makes for the kind it finds). Reads the table raw: a
+    /// function offered through `__index` does not count.
+    public func validate(_ plugin: Plugin) throws {
+        for fn in required {
+            let t = plugin.rawFieldType(fn)
+            if t == LUA_TNIL { throw plugin.loadError("a \(name) plugin must define function '\(fn)'") }
+            if t != LUA_TFUNCTION {
+                throw plugin.loadError("'\(fn)' must be a function (got \(plugin.typeName(t)))")
+            }
+        }
+        for fn in optional {
+            let t = plugin.rawFieldType(fn)
+            if t != LUA_TNIL && t != LUA_TFUNCTION {
+                throw plugin.loadError("'\(fn)' must be a function when present (got \(plugin.typeName(t)))")
+            }
+        }
+    }
 }
 
 /// A loaded, validated plugin: a Lua file that returns a table with `kind`, `name`, `params`
@@ -47,13 +61,16 @@ public final class Plugin {
     public struct Options {
         public var budget: LuaBudget
         public var seed: UInt64
+        /// The kinds a plugin may declare, with the functions each must define. Empty (the
+        /// default): no kind check — any non-empty `kind` string is accepted and no function is
+        /// required; the caller validates the plugin itself (`PluginKind.validate`).
         public var kinds: [PluginKind]
         public var logger: HostLogger
         public var clock: LuaClock?
         /// Installs extra globals (the host API) before the plugin's file runs.
         public var prepare: ((LuaState) throws -> Void)?
 
-        public init(budget: LuaBudget = .default, seed: UInt64 = 0, kinds: [PluginKind] = PluginKind.all,
+        public init(budget: LuaBudget = .default, seed: UInt64 = 0, kinds: [PluginKind] = [],
                     logger: HostLogger = HostLogger(), clock: LuaClock? = nil,
                     prepare: ((LuaState) throws -> Void)? = nil) {
             self.budget = budget
@@ -103,11 +120,13 @@ public final class Plugin {
             lua_pushstring(L, key)
             return lua_rawget(L, table)
         }
-        guard field("kind") == LUA_TSTRING, let kindName = try? state.readValue(at: -1, path: "kind").text else {
-            throw invalid("missing 'kind' (a string: one of \(options.kinds.map(\.name).joined(separator: ", ")))")
+        let kindNames = options.kinds.isEmpty ? "" : ": one of \(options.kinds.map(\.name).joined(separator: ", "))"
+        guard field("kind") == LUA_TSTRING, let kindName = try? state.readValue(at: -1, path: "kind").text, !kindName.isEmpty else {
+            throw invalid("missing 'kind' (a string\(kindNames))")
         }
         lua_settop(L, table)
-        guard let kind = options.kinds.first(where: { $0.name == kindName }) else {
+        let kind = options.kinds.first(where: { $0.name == kindName })
+        if kind == nil && !options.kinds.isEmpty {
             throw invalid("unknown kind '\(kindName)' (expected one of \(options.kinds.map(\.name).joined(separator: ", ")))")
         }
         guard field("name") == LUA_TSTRING, let name = try? state.readValue(at: -1, path: "name").text, !name.isEmpty else {
@@ -125,24 +144,27 @@ public final class Plugin {
             throw invalid("'params' must be a table of defaults (got \(String(cString: lua_typename(L, paramsType))))")
         }
         lua_settop(L, table)
-        for fn in kind.required {
-            let t = field(fn)
-            lua_settop(L, table)
-            if t == LUA_TNIL { throw invalid("a \(kind.name) plugin must define function '\(fn)'") }
-            if t != LUA_TFUNCTION {
-                throw invalid("'\(fn)' must be a function (got \(String(cString: lua_typename(L, t))))")
-            }
-        }
-        for fn in kind.optional {
-            let t = field(fn)
-            lua_settop(L, table)
-            if t != LUA_TNIL && t != LUA_TFUNCTION {
-                throw invalid("'\(fn)' must be a function when present (got \(String(cString: lua_typename(L, t))))")
-            }
-        }
         lua_pushvalue(L, table)
         let ref = sa_ref(L)
-        return Plugin(file: file, kind: kind.name, name: name, state: state, tableRef: ref)
+        let plugin = Plugin(file: file, kind: kindName, name: name, state: state, tableRef: ref)
+        try kind?.validate(plugin)
+        return plugin
+    }
+
+    /// The type of `table[key]`, read raw (for `PluginKind.validate`).
+    fileprivate func rawFieldType(_ key: String) -> Int32 {
+        let L = state.L
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        _ = sa_getref(L, tableRef)
+        lua_pushstring(L, key)
+        return lua_rawget(L, -2)
+    }
+
+    fileprivate func typeName(_ type: Int32) -> String { String(cString: lua_typename(state.L, type)) }
+
+    fileprivate func loadError(_ message: String) -> PluginError {
+        PluginError(plugin: name, phase: .load, kind: .validation, message: message, file: file)
     }
 
     private init(file: String, kind: String, name: String, state: LuaState, tableRef: Int32) {

@@ -9,7 +9,7 @@ struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
         abstract: "Check and run Lua plugins in the sandbox.",
-        subcommands: [PluginsCheckCommand.self, PluginsExecCommand.self, PluginsStubsCommand.self]
+        subcommands: [PluginsCheckCommand.self, PluginsExecCommand.self, PluginsTestCommand.self, PluginsStubsCommand.self]
     )
 }
 
@@ -19,7 +19,8 @@ let pluginFailureExitCode = ExitCode(2)
 struct PluginsCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Load each plugin in the sandbox and validate its table."
+        abstract: "Load each plugin in the sandbox and validate its table as a campaign does.",
+        discussion: "Checks the kind's functions, that 'params' is a table of named values and that 'name' matches the file's name."
     )
 
     @Argument(help: "Plugin files (.lua).")
@@ -37,6 +38,7 @@ struct PluginsCheckCommand: ParsableCommand {
         for file in files {
             do {
                 let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task))
+                try PluginHarness.check(plugin)
                 results.append(.table(LuaTable(fields: [
                     "file": .text(file), "ok": true, "kind": .text(plugin.kind), "name": .text(plugin.name),
                 ])))
@@ -55,7 +57,10 @@ struct PluginsCheckCommand: ParsableCommand {
 struct PluginsExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Load the files in order in one process and call plugin[NAME](plugin, input) on each."
+        abstract: "Load the files in order in one process and call plugin[NAME](plugin, input) on each.",
+        discussion: "Results of the protocol's functions are validated as a campaign validates them (a critic's verdicts, an "
+            + "oversight policy's decision or indices, an attacker's prompts), and reading item.answer, item.correct or an "
+            + "absent item.reference is an error, as in a campaign."
     )
 
     @Argument(help: "Plugin files (.lua).")
@@ -98,7 +103,9 @@ struct PluginsExecCommand: ParsableCommand {
         for file in files {
             do {
                 let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task, seed: seed, budget: budget))
+                try PluginHarness.guardBoundary(plugin)
                 let out = try plugin.call(function, [argument])
+                try PluginHarness.validate(out, of: function, plugin: plugin, input: argument)
                 let value = out.first ?? .nil
                 _ = try value.jsonText() // refuse values JSON cannot carry, before reporting success
                 results.append(.table(LuaTable(fields: ["file": .text(file), "ok": true, "value": value])))
@@ -137,9 +144,10 @@ struct PluginTaskOptions: ParsableArguments {
     }
 }
 
-/// Plugin options for the command line: the `sa` API bound to `task`; output goes to the log
-/// on stderr.
-func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = .default) -> Plugin.Options {
+/// Plugin options for the command line: Superalign's kinds, the `sa` API bound to `task` (or to
+/// `context`); output goes to the log on stderr.
+func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = .default,
+                   context: PluginContext? = nil) -> Plugin.Options {
     let logger = Logger(label: "plugin")
     let hostLogger = HostLogger(sink: { level, source, message in
         switch level {
@@ -149,8 +157,8 @@ func pluginOptions(task: any ProblemTask, seed: UInt64 = 0, budget: LuaBudget = 
         case .error: logger.error("\(source): \(message)")
         }
     })
-    return Plugin.Options(budget: budget, seed: seed, logger: hostLogger, prepare: { state in
-        SuperalignAPI.make(context: PluginContext(task: task, seed: seed)).install(into: state)
+    return Plugin.Options(budget: budget, seed: seed, kinds: SuperalignPlugins.kinds, logger: hostLogger, prepare: { state in
+        SuperalignAPI.make(context: context ?? PluginContext(task: task, seed: seed)).install(into: state)
     })
 }
 
@@ -165,34 +173,123 @@ func failureRecord(file: String, _ error: PluginError) -> LuaValue {
     return .table(LuaTable(fields: ["file": .text(file), "ok": false, "error": .table(LuaTable(fields: fields))]))
 }
 
-/// `superalign plugins stubs`: the LuaLS annotation stubs for the `sa` API, generated from the
-/// table that registers it.
+/// `superalign plugins test`: one plugin, called as a campaign calls it, on arguments built from
+/// a task.
+struct PluginsTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Call a plugin's functions with realistic arguments from a task and validate what they return.",
+        discussion: """
+            An attacker: propose(ctx, 8), then observe with made-up results. A critic: score on 8 responses of the \
+            task (right and wrong in turn), then score_batch. An oversight policy: decide on 8 items with made-up \
+            verdicts and a human budget of 3, then decide_batch. sa.learner is a stand-in (the task's answer three \
+            times in four), not a trained model. Exit status 2 when a call fails or returns something a campaign refuses.
+            """
+    )
+
+    @Argument(help: "The plugin file (.lua).")
+    var file: String
+
+    @OptionGroup var taskOptions: PluginTaskOptions
+
+    @Option(help: "Seed for the plugin's generator and the made-up data.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Pass the reference answer to a critic (as a campaign does for a critic declared with reference = true).")
+    var reference = false
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let task = try taskOptions.makeTask()
+        let context = PluginContext(task: task, seed: seed, learner: PluginHarness.StandInLearner(task: task, seed: seed))
+        let report: PluginHarness.Report
+        do {
+            let plugin = try Plugin.load(file: URL(fileURLWithPath: file), options: pluginOptions(task: task, seed: seed, context: context))
+            report = PluginHarness.test(plugin, task: task, seed: seed, reference: reference)
+        } catch let error as PluginError {
+            if json {
+                print(try LuaValue.table(LuaTable(fields: ["results": .table(LuaTable(array: [failureRecord(file: file, error)]))])).jsonText())
+            } else {
+                print("FAIL  \(file): \(error)")
+            }
+            throw pluginFailureExitCode
+        }
+        if json {
+            var fields = resultRecordFields(file: file, report.failure)
+            fields["kind"] = .text(report.kind)
+            fields["name"] = .text(report.name)
+            fields["task"] = .text(task.name)
+            fields["seed"] = .integer(Int64(bitPattern: seed))
+            fields["notes"] = .table(LuaTable(array: report.notes.map { .text($0) }))
+            fields["calls"] = .table(LuaTable(array: report.calls.map { call in
+                .table(LuaTable(fields: [
+                    "function": .text(call.function), "arguments": .text(call.arguments), "result": .text(call.result),
+                    "value": (try? call.value.jsonText()) == nil ? .text("(\(call.value.typeName) JSON cannot carry)") : call.value,
+                ]))
+            }))
+            print(try LuaValue.table(LuaTable(fields: ["results": .table(LuaTable(array: [.table(LuaTable(fields: fields))]))])).jsonText())
+        } else {
+            let options = task.options.keys.sorted().map { "\($0)=\(task.options[$0]!)" }.joined(separator: ", ")
+            print("\(report.kind) '\(report.name)' on task \(task.name)\(options.isEmpty ? "" : " (\(options))"), seed \(seed), "
+                  + "stand-in learner" + (reference ? ", with the reference" : ""))
+            let rows = [("function", "arguments", "result")] + report.calls.map { ($0.function, clip($0.arguments, 64), clip($0.result, 72)) }
+            let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
+            if !report.calls.isEmpty { for r in rows { print("  " + pad(r.0, w0) + "  " + pad(r.1, w1) + "  " + r.2) } }
+            for note in report.notes { print("  note: \(note)") }
+            if let error = report.failure { print("FAIL  \(file): \(error)") } else { print("ok    \(file)") }
+        }
+        if !report.ok { throw pluginFailureExitCode }
+    }
+
+    private func clip(_ s: String, _ n: Int) -> String { s.count > n ? String(s.prefix(n - 1)) + "…" : s }
+    private func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+}
+
+/// The fields of a result record: `ok`, and `error` when there is one.
+func resultRecordFields(file: String, _ error: PluginError?) -> [String: LuaValue] {
+    guard let error else { return ["file": .text(file), "ok": true] }
+    return failureRecord(file: file, error).table?.fields ?? [:]
+}
+
+/// `superalign plugins stubs`: the LuaLS annotation stubs for the `sa` API and the plugin
+/// protocol, generated from the Swift tables that define them.
 struct PluginsStubsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stubs",
-        abstract: "Write the LuaLS stubs of the host API (Plugins/meta/sa.lua)."
+        abstract: "Write the LuaLS stubs of the host API and the plugin protocol (Plugins/meta/sa.lua, protocol.lua)."
     )
 
-    @Option(help: "Where to write the stubs ('-' for stdout).")
-    var out = "Plugins/meta/sa.lua"
+    @Option(help: "The folder to write the stubs into ('-' prints them on stdout).")
+    var out = "Plugins/meta"
 
-    @Flag(help: "Do not write: exit 1 when the file differs from the generated stubs.")
+    @Flag(help: "Do not write: exit 1 when a file differs from the generated stubs.")
     var check = false
 
     func run() throws {
-        let text = SuperalignStubs.text()
-        if out == "-" { print(text, terminator: ""); return }
+        let files = SuperalignStubs.files()
+        if out == "-" {
+            for f in files { print(f.text, terminator: "") }
+            return
+        }
         if check {
-            let current = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-            if current != text {
-                FileHandle.standardError.write(Data("\(out) is out of date: run `superalign plugins stubs`\n".utf8))
+            var stale: [String] = []
+            for f in files {
+                let path = (out as NSString).appendingPathComponent(f.name)
+                if ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") != f.text { stale.append(path) }
+            }
+            if !stale.isEmpty {
+                FileHandle.standardError.write(Data("\(stale.joined(separator: ", ")) out of date: run `superalign plugins stubs`\n".utf8))
                 throw ExitCode(1)
             }
             return
         }
-        try FileManager.default.createDirectory(atPath: (out as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-        print("wrote \(out)")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for f in files {
+            let path = (out as NSString).appendingPathComponent(f.name)
+            try Data(f.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            print("wrote \(path)")
+        }
     }
 }

@@ -48,11 +48,20 @@ func pluginSource(attack: String = "return true", prologue: String = "", extra: 
     """
 }
 
+/// The kinds LuaHost's tests load plugins as (LuaHost itself knows none; these mirror an
+/// application's: one required function and one optional per kind).
+let testKinds = [
+    PluginKind(name: "attacker", required: ["propose"], optional: ["observe"]),
+    PluginKind(name: "critic", required: ["score"], optional: ["score_batch"]),
+    PluginKind(name: "oversight", required: ["decide"], optional: ["decide_batch"]),
+]
+
 func loadPlugin(_ source: String, file: String = "test.lua", budget: LuaBudget = .hostile, seed: UInt64 = 0,
                 logger: HostLogger = HostLogger(), clock: LuaClock? = nil,
                 prepare: ((LuaState) throws -> Void)? = nil) throws -> Plugin {
     try Plugin.load(source: Array(source.utf8), file: file,
-                    options: Plugin.Options(budget: budget, seed: seed, logger: logger, clock: clock, prepare: prepare))
+                    options: Plugin.Options(budget: budget, seed: seed, kinds: testKinds, logger: logger, clock: clock,
+                                            prepare: prepare))
 }
 
 /// Runs `code` as a chunk in a fresh sandboxed state and returns its results.

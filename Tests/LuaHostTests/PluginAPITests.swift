@@ -35,7 +35,7 @@ final class PluginAPITests: XCTestCase {
 
     func testLoadFromAFile() throws {
         let url = try TestSupport.writeTemporaryFile(named: "length.lua", Self.critic)
-        let plugin = try Plugin.load(file: url, options: Plugin.Options(budget: .hostile))
+        let plugin = try Plugin.load(file: url, options: Plugin.Options(budget: .hostile, kinds: testKinds))
         XCTAssertEqual(plugin.file, url.path)
         XCTAssertEqual(plugin.name, "length_critic")
         let missing = url.deletingLastPathComponent().appendingPathComponent("absent.lua")
@@ -144,6 +144,20 @@ final class PluginAPITests: XCTestCase {
         XCTAssertEqual(try plugin.call("run", [21]), [42])
         expectPluginError(try Plugin.load(source: Array("return {kind = 'critic', name = 'c', score = print}".utf8), file: "c.lua",
                                           options: Plugin.Options(kinds: kinds)), kind: .validation, contains: "expected one of scorer")
+        // The same checks, on a plugin already loaded.
+        XCTAssertNoThrow(try kinds[0].validate(plugin))
+        expectPluginError(try PluginKind(name: "scorer", required: ["run", "reset"]).validate(plugin), kind: .validation,
+                          phase: .load, contains: "a scorer plugin must define function 'reset'")
+    }
+
+    func testNoKindsMeansNoKindCheck() throws {
+        XCTAssertEqual(Plugin.Options().kinds, [])
+        let plugin = try Plugin.load(source: Array("return {kind = 'anything', name = 'a', run = 1}".utf8), file: "a.lua")
+        XCTAssertEqual(plugin.kind, "anything")
+        expectPluginError(try Plugin.load(source: Array("return {kind = '', name = 'a'}".utf8), file: "a.lua"),
+                          kind: .validation, contains: "missing 'kind' (a string)")
+        expectPluginError(try Plugin.load(source: Array("return {name = 'a'}".utf8), file: "a.lua"),
+                          kind: .validation, contains: "missing 'kind'")
     }
 
     func testSyntaxErrors() {

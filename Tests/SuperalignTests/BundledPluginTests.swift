@@ -33,7 +33,7 @@ func loadBundled(_ path: String, task: any ProblemTask, seed: UInt64 = 1,
                  learner: LearnerProbe? = nil) throws -> Plugin {
     let url = TestSupport.repositoryRoot.appendingPathComponent("Plugins/\(path)")
     let context = PluginContext(task: task, seed: seed, learner: learner)
-    return try Plugin.load(file: url, options: Plugin.Options(seed: seed, prepare: { state in
+    return try Plugin.load(file: url, options: Plugin.Options(seed: seed, kinds: SuperalignPlugins.kinds, prepare: { state in
         SuperalignAPI.make(context: context).install(into: state)
     }))
 }

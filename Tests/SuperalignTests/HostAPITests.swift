@@ -8,7 +8,8 @@ final class HostAPITests: XCTestCase {
     func plugin(_ body: String, task: any ProblemTask = try! AdditionTask(digits: 2), seed: UInt64 = 1) throws -> Plugin {
         let source = "return { kind = 'critic', name = 't', score = function(self, x) \(body) end }"
         let context = PluginContext(task: task, seed: seed)
-        return try Plugin.load(source: Array(source.utf8), file: "t.lua", options: Plugin.Options(seed: seed, prepare: {
+        return try Plugin.load(source: Array(source.utf8), file: "t.lua",
+                               options: Plugin.Options(seed: seed, kinds: SuperalignPlugins.kinds, prepare: {
             SuperalignAPI.make(context: context).install(into: $0)
         }))
     }
@@ -33,7 +34,8 @@ final class HostAPITests: XCTestCase {
         for attempt in ["sa.task = nil", "sa.x = 1", "rawset(sa, 'x', 1)", "setmetatable(sa, {})", "sa.task.sample = print"] {
             let source = "return { kind = 'critic', name = 't', score = function() \(attempt) end, ok = function() return sa.version end }"
             let context = PluginContext(task: try AdditionTask(digits: 2), seed: 0)
-            let p = try Plugin.load(source: Array(source.utf8), file: "t.lua", options: Plugin.Options(prepare: {
+            let p = try Plugin.load(source: Array(source.utf8), file: "t.lua",
+                                    options: Plugin.Options(kinds: SuperalignPlugins.kinds, prepare: {
                 SuperalignAPI.make(context: context).install(into: $0)
             }))
             XCTAssertThrowsError(try p.call("score", []), attempt) { e in
