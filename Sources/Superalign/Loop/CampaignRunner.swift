@@ -233,7 +233,7 @@ public final class CampaignRunner {
             let context = PluginContext(task: task, seed: seed)
             contexts.append(context)
             let plugin = try Plugin.load(source: bytes, file: origin, options: Plugin.Options(
-                seed: seed, logger: HostLogger(sink: { level, source, message in log.add("[\(level.rawValue)] \(source): \(message)") }),
+                seed: seed, kinds: SuperalignPlugins.kinds, logger: HostLogger(sink: { level, source, message in log.add("[\(level.rawValue)] \(source): \(message)") }),
                 prepare: { SuperalignAPI.make(context: context).install(into: $0) }))
             guard plugin.kind == kind else {
                 throw CampaignError.invalid("\(origin) is a \(plugin.kind) plugin, but the campaign uses it as the \(key)")
