@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
+    @Option(name: .customLong("allow-read"), help: "A folder (besides the script's own) whose files the script may read (repeatable).")
+    var allowRead: [String] = []
+
     @Flag(name: .shortAndLong, help: "Show the plugins' print and sa.log lines as they come (they are kept in plugins.log either way).")
     var verbose = false
 
@@ -44,7 +47,8 @@ struct RunCommand: ParsableCommand {
         if seeds != nil && seed != nil { throw CLIError("give --seed or --seeds, not both") }
         do {
             experiments = try CampaignScript.loadExperiments(file: URL(fileURLWithPath: campaign), seedOverride: seed,
-                                                             seedsOverride: seeds.map { (1...UInt64($0)).map { $0 } })
+                                                             seedsOverride: seeds.map { (1...UInt64($0)).map { $0 } },
+                                                             allowRead: allowRead.map { URL(fileURLWithPath: $0) })
         } catch { throw CLIError("\(error)") }
         // A sweep checks every entry (task, plugins, checkpoint) before running the first.
         for experiment in experiments {

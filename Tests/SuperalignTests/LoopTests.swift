@@ -475,5 +475,12 @@ final class LoopTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains("outside the campaign's folder"), "\(script): \(e)")
             }
         }
+        // Data elsewhere is readable once its folder is allowed explicitly.
+        let url = dir.appendingPathComponent("c.lua")
+        try Data("return { read_text('\(outside.path)') }".utf8).write(to: url)
+        XCTAssertThrowsError(try CampaignScript.loadExperiments(file: url))
+        XCTAssertThrowsError(try CampaignScript.loadExperiments(file: url, allowRead: [outside.deletingLastPathComponent()])) { e in
+            XCTAssertFalse("\(e)".contains("outside"), "reading is allowed; only the missing campaign{} is an error: \(e)")
+        }
     }
 }

@@ -38,9 +38,11 @@ public enum CampaignScript {
     /// Every experiment the script returns, in order. `seedOverride` replaces a campaign's
     /// seeds and a weak-to-strong experiment's seed list (it then runs that one seed);
     /// `seedsOverride` (`--seeds N`) replaces a campaign's seeds with the given list.
-    public static func loadExperiments(file url: URL, seedOverride: UInt64? = nil,
-                                       seedsOverride: [UInt64]? = nil) throws -> [ScriptExperiment] {
-        let folder = URL(fileURLWithPath: CampaignFiles.realPath(url.deletingLastPathComponent()))
+    /// `allowRead`: folders besides the script's own whose files the script may name
+    /// (`--allow-read DIR`).
+    public static func loadExperiments(file url: URL, seedOverride: UInt64? = nil, seedsOverride: [UInt64]? = nil,
+                                       allowRead: [URL] = []) throws -> [ScriptExperiment] {
+        let folder = CampaignFiles(folder: url.deletingLastPathComponent(), allowed: allowRead)
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw CampaignError.invalid("cannot read campaign \(url.path): \(error.localizedDescription)")
@@ -51,8 +53,9 @@ public enum CampaignScript {
         state.register("read_text", HostFunction("read_text") { call in
             let rel = try call.string(1)
             let target: String
-            do { target = try CampaignFiles.resolve(rel, in: folder, field: "read_text") } catch {
-                throw HostCallError.forbidden("read_text: '\(rel)' is outside the campaign's folder (symbolic links are followed)")
+            do { target = try folder.resolve(rel, field: "read_text") } catch {
+                throw HostCallError.forbidden("read_text: '\(rel)' is outside the campaign's folder and the --allow-read "
+                                              + "folders (symbolic links are followed)")
             }
             guard let bytes = FileManager.default.contents(atPath: target) else {
                 throw HostCallError.message("read_text: cannot read '\(rel)'")
@@ -117,7 +120,7 @@ public enum CampaignScript {
     /// The runs one `campaign{…}` declares: one per seed (`seed = S` or `seeds = {…}`) and arm
     /// (`arms = { {name = …, oversight = …}, … }`, each arm overriding whole sections of the
     /// campaign). Arms of one seed share the pretrained learner and the query stream.
-    static func expand(_ v: LuaValue, where label: String, folder: URL, seeds override: [UInt64]?) throws -> [CampaignConfig] {
+    static func expand(_ v: LuaValue, where label: String, folder: CampaignFiles, seeds override: [UInt64]?) throws -> [CampaignConfig] {
         guard let table = v.table else { throw CampaignError.invalid("\(label): expected a table") }
         var base = table.fields
         base["__campaign"] = nil
@@ -186,7 +189,7 @@ public enum CampaignScript {
     }
 
     /// Reads one campaign table; every field is checked and unknown fields are errors.
-    static func parse(_ v: LuaValue, where label: String, folder: URL) throws -> CampaignConfig {
+    static func parse(_ v: LuaValue, where label: String, folder: CampaignFiles) throws -> CampaignConfig {
         var r = FieldReader(value: v, path: label)
         let name = try r.string("name", default: "campaign")
         try checkRunName(name, field: "\(label).name")
@@ -209,7 +212,7 @@ public enum CampaignScript {
             }
         }
         if taskName == "jsonl", let file = taskOptions["file"] {
-            taskOptions["file"] = try CampaignFiles.resolve(file, in: folder, field: "\(task.path).file")
+            taskOptions["file"] = try folder.resolve(file, field: "\(task.path).file")
         }
         taskOptions["name"] = taskName
 
@@ -222,7 +225,7 @@ public enum CampaignScript {
         var learnerConfig = learner
         let initPath = try l.string("init", default: "")
         if !initPath.isEmpty {
-            learnerConfig.initCheckpoint = try CampaignFiles.resolve(initPath, in: folder, field: "\(l.path).init")
+            learnerConfig.initCheckpoint = try folder.resolve(initPath, field: "\(l.path).init")
             learnerConfig.pretrainSteps = 0
         }
         try l.finish()
@@ -307,19 +310,31 @@ public enum CampaignScript {
     }
 }
 
-/// Files a campaign may read: under its own folder, by real path (symbolic links resolved), so
-/// a link inside the folder cannot reach the rest of the disk.
-enum CampaignFiles {
+/// Files a campaign may read: under its own folder or an `--allow-read` folder, by real path
+/// (symbolic links resolved), so a link inside the folder cannot reach the rest of the disk.
+struct CampaignFiles {
+    /// The script's folder, as a real path.
+    let folder: URL
+    /// Real paths of the folders the script may read besides its own.
+    let allowed: [String]
+
+    init(folder: URL, allowed: [URL] = []) {
+        self.folder = URL(fileURLWithPath: Self.realPath(folder))
+        self.allowed = allowed.map(Self.realPath)
+    }
+
     static func realPath(_ url: URL) -> String {
         url.standardizedFileURL.resolvingSymlinksInPath().path
     }
 
-    /// The real path of `relative` under `folder`; an error naming `field` when it lies elsewhere.
-    static func resolve(_ relative: String, in folder: URL, field: String) throws -> String {
-        let root = realPath(folder)
-        let target = realPath(folder.appendingPathComponent(relative))
-        guard target.hasPrefix(root + "/") else {
-            throw CampaignError.invalid("\(field): '\(relative)' is outside the campaign's folder")
+    /// The real path of `path` (relative to the script's folder, or absolute); an error naming
+    /// `field` when it lies outside every readable folder.
+    func resolve(_ path: String, field: String) throws -> String {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+        let target = Self.realPath(url)
+        guard ([folder.path] + allowed).contains(where: { target.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else {
+            throw CampaignError.invalid("\(field): '\(path)' is outside the campaign's folder; pass --allow-read DIR to read "
+                                        + "data elsewhere")
         }
         return target
     }

@@ -37,7 +37,7 @@ public struct W2SExperiment: Equatable, Sendable {
 
 extension CampaignScript {
     /// Reads one `w2s{…}` table (see `W2SExperiment` for the fields).
-    static func parseW2S(_ v: LuaValue, where label: String, folder: URL) throws -> W2SExperiment {
+    static func parseW2S(_ v: LuaValue, where label: String, folder: CampaignFiles) throws -> W2SExperiment {
         var r = FieldReader(value: v, path: label)
         let name = try r.string("name", default: "w2s")
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
@@ -55,7 +55,7 @@ extension CampaignScript {
         if labelColumn != nil, dataPath == nil { throw CampaignError.invalid("\(label).label: applies to data files only") }
         if let file = dataPath {
             // Same sandbox as read_text: a script reaches files under its own folder only.
-            dataPath = try CampaignFiles.resolve(file, in: folder, field: "\(label).data")
+            dataPath = try folder.resolve(file, field: "\(label).data")
         }
         if task == nil, let key = ["digits", "examples"].first(where: { r.fields[$0] != nil }) {
             throw CampaignError.invalid("\(label).\(key): applies to built-in tasks only")
