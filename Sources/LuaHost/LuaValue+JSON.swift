@@ -258,3 +258,36 @@ private struct JSONParser {
         return v
     }
 }
+
+/// `LuaValue` is the one JSON value model of the domain: Codable through the same mapping as
+/// `jsonText()` / `init(json:)` (null, booleans, integers kept apart from floats, strings,
+/// arrays, objects), so a config record can hold plugin values as they are.
+extension LuaValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .nil }
+        else if let b = try? c.decode(Bool.self) { self = .boolean(b) }
+        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .text(s) }
+        else if let a = try? c.decode([LuaValue].self) { self = .table(LuaTable(array: a)) }
+        else { self = .table(LuaTable(fields: try c.decode([String: LuaValue].self))) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .nil: try c.encodeNil()
+        case .boolean(let b): try c.encode(b)
+        case .integer(let i): try c.encode(i)
+        case .number(let d):
+            guard d.isFinite else {
+                throw EncodingError.invalidValue(d, .init(codingPath: encoder.codingPath, debugDescription: "\(d) has no JSON form"))
+            }
+            try c.encode(d)
+        case .string: try c.encode(text ?? "")
+        case .table(let t):
+            if t.hash.isEmpty { try c.encode(t.array) } else { try c.encode(t.fields) }
+        }
+    }
+}

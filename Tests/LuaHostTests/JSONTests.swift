@@ -111,4 +111,21 @@ final class JSONTests: XCTestCase {
         let out = try plugin.call("attack", [try LuaValue(json: #"{"x": 3}"#)])
         XCTAssertEqual(try out.first?.jsonText(), #"{"items":[3,6],"ok":true,"ratio":0.75}"#)
     }
+
+    func testCodableUsesTheSameMappingAsJSONText() throws {
+        let v: LuaValue = .table(LuaTable(fields: [
+            "n": .integer(3), "x": .number(2.5), "whole": .number(2), "s": "hi", "b": true,
+            "list": .table(LuaTable(array: [.integer(1), "two"])), "inner": .table(LuaTable(fields: ["k": .integer(-7)])),
+        ]))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(v)
+        let back = try JSONDecoder().decode(LuaValue.self, from: data)
+        XCTAssertEqual(back["n"], .integer(3), "integers stay integers")
+        XCTAssertEqual(back["x"], .number(2.5))
+        XCTAssertEqual(back["list"], .table(LuaTable(array: [.integer(1), "two"])))
+        XCTAssertEqual(back["inner"]["k"], .integer(-7))
+        XCTAssertEqual(try LuaValue(json: String(decoding: data, as: UTF8.self))["inner"]["k"], .integer(-7))
+        XCTAssertThrowsError(try encoder.encode(LuaValue.number(.nan)), "NaN has no JSON form")
+    }
 }

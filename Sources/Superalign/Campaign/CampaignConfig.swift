@@ -16,12 +16,12 @@ import LuaHost
 public struct CampaignConfig: Codable, Equatable, Sendable {
     public struct PluginRef: Codable, Equatable, Sendable {
         public var plugin: String
-        public var params: [String: JSONValue]
+        public var params: [String: LuaValue]
         /// A critic that reads the reference answer (`item.reference`). Its numbers are marked
         /// "reference-based" wherever they appear: it is not a weak supervisor.
         public var reference: Bool
 
-        public init(plugin: String, params: [String: JSONValue] = [:], reference: Bool = false) {
+        public init(plugin: String, params: [String: LuaValue] = [:], reference: Bool = false) {
             self.plugin = plugin
             self.params = params
             self.reference = reference
@@ -90,65 +90,6 @@ public struct CampaignConfig: Codable, Equatable, Sendable {
 
     /// The run's name: `<name>-seed<seed>`, or `<name>-<arm>-seed<seed>` in a comparison.
     public var runName: String { arm.isEmpty ? "\(name)-seed\(seed)" : "\(name)-\(arm)-seed\(seed)" }
-}
-
-/// A JSON-compatible value for configs (plugin params), Codable so config.json is plain JSON.
-public enum JSONValue: Codable, Equatable, Sendable {
-    case null, bool(Bool), int(Int64), double(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    public init(_ v: LuaValue) throws {
-        switch v {
-        case .nil: self = .null
-        case .boolean(let b): self = .bool(b)
-        case .integer(let i): self = .int(i)
-        case .number(let d):
-            guard d.isFinite else { throw CampaignError.invalid("a parameter is \(d), which has no JSON form") }
-            self = .double(d)
-        case .string: self = .string(v.text!)
-        case .table(let t):
-            if t.hash.isEmpty { self = .array(try t.array.map(JSONValue.init)); return }
-            var o: [String: JSONValue] = [:]
-            for (k, x) in t.fields { o[k] = try JSONValue(x) }
-            if o.count != t.hash.count + t.array.count { throw CampaignError.invalid("parameter tables need string keys") }
-            self = .object(o)
-        }
-    }
-
-    public var luaValue: LuaValue {
-        switch self {
-        case .null: return .nil
-        case .bool(let b): return .boolean(b)
-        case .int(let i): return .integer(i)
-        case .double(let d): return .number(d)
-        case .string(let s): return .text(s)
-        case .array(let a): return .table(LuaTable(array: a.map(\.luaValue)))
-        case .object(let o): return .table(LuaTable(fields: o.mapValues(\.luaValue)))
-        }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .int(let i): try c.encode(i)
-        case .double(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
-    }
 }
 
 public enum CampaignError: Error, Equatable, CustomStringConvertible {

@@ -235,11 +235,20 @@ public enum CampaignScript {
 
         func pluginRef(_ p: inout FieldReader, default plugin: String) throws -> CampaignConfig.PluginRef {
             let name = try p.string("plugin", default: plugin)
-            var params: [String: JSONValue] = [:]
+            var params: [String: LuaValue] = [:]
             let raw = p.take("params")
             if !raw.isNil {
                 guard let t = raw.table, t.array.isEmpty else { throw CampaignError.invalid("\(p.path).params: expected a table of named parameters") }
-                for (k, x) in t.fields { params[k] = try JSONValue(x) }
+                for (k, x) in t.fields {
+                    // Params go to config.json: they must have a JSON form (no NaN, string keys).
+                    do { _ = try x.jsonText() } catch {
+                        throw CampaignError.invalid("\(p.path).params.\(k): \(error)")
+                    }
+                    if case .table(let inner) = x, !inner.hash.isEmpty, inner.fields.count != inner.hash.count + inner.array.count {
+                        throw CampaignError.invalid("\(p.path).params.\(k): parameter tables need string keys")
+                    }
+                    params[k] = x
+                }
             }
             return CampaignConfig.PluginRef(plugin: name, params: params)
         }

@@ -244,7 +244,7 @@ public final class CampaignRunner {
                                             + "a plugin is found by its file name, so they must match")
             }
             try PluginParams.check(ref.params, against: plugin, key: key)
-            plugin.setParams(ref.params.mapValues(\.luaValue))
+            plugin.setParams(ref.params)
             return plugin
         }
         let attacker = try LuaAttacker(try load(config.attacker, kind: "attacker", key: "attacker", purpose: .attackerPlugin, index: 0))

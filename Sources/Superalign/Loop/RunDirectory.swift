@@ -81,7 +81,7 @@ struct PretrainCache {
 /// Campaign `params` are checked like every field: a name the plugin does not declare in its
 /// own `params` is an error, and so is a value of another type than its default.
 enum PluginParams {
-    static func check(_ params: [String: JSONValue], against plugin: Plugin, key: String) throws {
+    static func check(_ params: [String: LuaValue], against plugin: Plugin, key: String) throws {
         guard !params.isEmpty else { return }
         let defaults = (try? plugin.params.table?.fields) ?? [:]
         for name in params.keys.sorted() {
@@ -90,7 +90,7 @@ enum PluginParams {
                 throw CampaignError.invalid("\(key).params.\(name): the \(plugin.name) plugin has no such parameter "
                                             + (known.isEmpty ? "(it takes none)" : "(it takes \(known.joined(separator: ", ")))"))
             }
-            let v = params[name]!.luaValue
+            let v = params[name]!
             let sameKind: Bool
             switch (d, v) {
             case (.integer, .integer), (.number, .number), (.number, .integer), (.integer, .number),
