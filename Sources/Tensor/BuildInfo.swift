@@ -180,6 +180,28 @@ public enum BuildInfo {
         #endif
     }
 
+    /// The running CPU's vendor (`vendor_id` of /proc/cpuinfo: "AuthenticAMD", "GenuineIntel";
+    /// nil when unknown). Kernels that tune for a microarchitecture read it once.
+    ///
+    ///     BuildInfo.runningCPUVendor()   // "AuthenticAMD" on a Zen 5
+    public static func runningCPUVendor() -> String? {
+        #if os(Linux)
+        guard let text = readPrefix(path: "/proc/cpuinfo", limit: 1 << 16) else { return nil }
+        return vendor(cpuinfo: text)
+        #else
+        return nil
+        #endif
+    }
+
+    /// The `vendor_id` of a /proc/cpuinfo text.
+    static func vendor(cpuinfo text: String) -> String? {
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":"), line[..<colon].trimmingWhitespace() == "vendor_id" else { continue }
+            return String(line[line.index(after: colon)...].trimmingWhitespace())
+        }
+        return nil
+    }
+
     /// The flags of the first `flags` or `Features` line of a /proc/cpuinfo text (empty if none).
     static func features(cpuinfo text: String) -> Set<String> {
         for line in text.split(whereSeparator: \.isNewline) {

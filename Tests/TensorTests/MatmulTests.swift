@@ -56,6 +56,33 @@ final class MatmulTests: XCTestCase {
         assertClose(c.scalars, expected, atol: 1e-3, rtol: 1e-4)
     }
 
+    /// Row-major A read in place (Intel) or packed (AMD): both paths match the reference, with
+    /// ragged rows and bias, and give the same bits.
+    func testRowMajorAInPlaceAndPackedAgree() throws {
+        let saved = Matmul.readsRowMajorAInPlace
+        defer { Matmul.readsRowMajorAInPlace = saved }
+        for (m, k, n) in [(2048 / 16, 512, 128), (37, 300, 64), (25, 40, 96)] {
+            let a = randomTensor([m, k], seed: 21), b = randomTensor([k, n], seed: 22)
+            let bias = randomTensor([n], seed: 23)
+            var results: [[Float]] = []
+            for inPlace in [true, false] {
+                Matmul.readsRowMajorAInPlace = inPlace
+                let c = Tensor.zerosUnchecked([m, n])
+                Matmul.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n, bias: bias.data)
+                let ref = reference(a, b, false, false)
+                assertClose(c.scalars, (0..<(m * n)).map { ref[$0] + Double(bias.data[$0 % n]) },
+                            atol: 1e-4 * Double(k).squareRoot(), rtol: 1e-4, "m\(m) k\(k) n\(n) in place \(inPlace)")
+                results.append(c.scalars)
+            }
+            XCTAssertEqual(results[0], results[1], "m\(m) k\(k) n\(n)")
+        }
+    }
+
+    func testCPUVendorIsReadFromCPUInfo() {
+        XCTAssertEqual(BuildInfo.vendor(cpuinfo: "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n"), "AuthenticAMD")
+        XCTAssertNil(BuildInfo.vendor(cpuinfo: "processor : 0\n"))
+    }
+
     func testResultsAreBitIdenticalForOneAndTwoThreads() throws {
         for (m, k, n) in [(256, 256, 256), (2048, 128, 16), (128, 784, 256), (300, 200, 500)] {
             let a = randomTensor([m, k], seed: 11), b = randomTensor([k, n], seed: 12)
