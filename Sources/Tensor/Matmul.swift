@@ -31,7 +31,13 @@ public enum Matmul {
     /// Intel Cascade Lake, in place ≈ 1.5× faster than packing; AMD Zen 5, packing 153 → 217
     /// GFLOP/s (the 12 strided row streams of the in-place kernel cost more than the pack).
     /// Results are bit-identical either way (same products, same order).
-    public static var readsRowMajorAInPlace: Bool = BuildInfo.runningCPUVendor() != "AuthenticAMD"
+    public static var readsRowMajorAInPlace: Bool = !isAMD
+    /// Whether row-major A is read in place for a single narrow panel (N ≤ one vector, e.g.
+    /// 2048×128×16). Intel Cascade Lake: slower (12 multiply-adds per k hide too little of the 12
+    /// strided rows' address arithmetic); AMD Zen 5: 153 → 217 GFLOP/s, since packing A reads
+    /// and writes all of it for one use.
+    public static var readsNarrowRowMajorAInPlace: Bool = isAMD
+    static let isAMD = BuildInfo.runningCPUVendor() == "AuthenticAMD"
 
     /// `C[m×n] (+)= op(A)[m×k] · op(B)[k×n] (+ bias[n])`, pointer level.
     ///
@@ -124,14 +130,16 @@ public enum Matmul {
                 // block has at most four panels to reuse a packed copy (N ≤ 128 with AVX-512:
                 // narrow heads and the width-128 layers, where packing costs as much as a
                 // sizeable share of the multiply; measured 2048×512×128 ≈ 1.5× faster).
-                // Not for a single narrow panel (N ≤ one vector): its kernel does 12 multiply-adds
-                // per k, too few to hide the address arithmetic of 12 strided rows.
+                // A single narrow panel (N ≤ one vector): its kernel does 12 multiply-adds per k,
+                // too few to hide the address arithmetic of 12 strided rows on Intel, but packing
+                // costs more on AMD (see `readsNarrowRowMajorAInPlace`).
                 //
                 // Transposed A (a weight gradient dyᵀ·x, k = batch rows) is packed for wider
                 // blocks, several panels at a time: each stored k row then gives a long
                 // contiguous read instead of 12 floats per cache-line visit (384×2048×128 spent
                 // 24% of its time packing panel by panel; measured 83–92 → 97–99 GFLOP/s).
-                let direct = ta ? nc <= 2 * nr : (readsRowMajorAInPlace && nc <= 4 * nr && nc > nrNarrow)
+                let direct = ta ? nc <= 2 * nr
+                    : nc > nrNarrow ? readsRowMajorAInPlace && nc <= 4 * nr : readsNarrowRowMajorAInPlace
                 var ir = rows.lowerBound
                 while ir < rows.upperBound {
                     let mv = min(mr, rows.upperBound - ir)

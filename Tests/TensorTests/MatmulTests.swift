@@ -59,14 +59,15 @@ final class MatmulTests: XCTestCase {
     /// Row-major A read in place (Intel) or packed (AMD): both paths match the reference, with
     /// ragged rows and bias, and give the same bits.
     func testRowMajorAInPlaceAndPackedAgree() throws {
-        let saved = Matmul.readsRowMajorAInPlace
-        defer { Matmul.readsRowMajorAInPlace = saved }
-        for (m, k, n) in [(2048 / 16, 512, 128), (37, 300, 64), (25, 40, 96)] {
+        let saved = (Matmul.readsRowMajorAInPlace, Matmul.readsNarrowRowMajorAInPlace)
+        defer { (Matmul.readsRowMajorAInPlace, Matmul.readsNarrowRowMajorAInPlace) = saved }
+        for (m, k, n) in [(2048 / 16, 512, 128), (37, 300, 64), (25, 40, 96), (128, 128, 16), (37, 70, 13)] {
             let a = randomTensor([m, k], seed: 21), b = randomTensor([k, n], seed: 22)
             let bias = randomTensor([n], seed: 23)
             var results: [[Float]] = []
             for inPlace in [true, false] {
                 Matmul.readsRowMajorAInPlace = inPlace
+                Matmul.readsNarrowRowMajorAInPlace = inPlace
                 let c = Tensor.zerosUnchecked([m, n])
                 Matmul.gemm(m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: n, c: c.data, ldc: n, bias: bias.data)
                 let ref = reference(a, b, false, false)
