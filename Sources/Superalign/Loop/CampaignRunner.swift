@@ -174,8 +174,7 @@ public final class CampaignRunner {
         contexts = loaded.contexts
         let hashes = loaded.hashes
         refinement = SupervisedRefinement(name: config.refine.method, steps: config.refine.steps, batch: config.refine.batch,
-                                          learningRate: config.refine.learningRate,
-                                          samplesPerQuery: config.refine.method == "rft" ? config.refine.samples : 1)
+                                          learningRate: config.refine.learningRate)
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -193,13 +192,12 @@ public final class CampaignRunner {
         try store.begin(runID: runID, seed: config.seed, configJSON: String(decoding: recordJSON, as: UTF8.self))
 
         var spent = 0
+        var savedStates: LuaValue?
         if resume, let last = try store.lastIteration() {
             learner = try Learner(checkpoint: directory.appendingPathComponent(last.checkpoint), task: task)
             completed = last.iteration
             spent = last.humanBudgetSpent
-            let states = try LuaValue(json: last.pluginStates)
-            for (key, plugin) in [("attacker", attacker.plugin)] + critics.enumerated().map({ ($0 == 0 ? "critic" : "critic\($0 + 1)", $1.plugin) })
-                + [("oversight", oversight.plugin)] { plugin.restore(states[key]) }
+            savedStates = try LuaValue(json: last.pluginStates)
         } else if let initial = config.learner.initCheckpoint {
             learner = try Learner(checkpoint: URL(fileURLWithPath: initial), task: task)
             completed = -1
@@ -209,6 +207,7 @@ public final class CampaignRunner {
         }
         oracle = HumanOracle(total: config.human.budget, spent: spent, corrections: config.human.corrections,
                              errorRate: config.human.errorRate, seed: 0)
+        if let savedStates { for (key, plugin) in luaPlugins { plugin.restore(savedStates[key]) } }
         for c in contexts { c.learner = learner }
     }
 

@@ -46,7 +46,6 @@ struct SupervisedRefinement: RefinementMethod {
     let steps: Int
     let batch: Int
     let learningRate: Double
-    let samplesPerQuery: Int
 
     func refine(_ learner: LearnerModel, examples: [PromptCompletion], seed: UInt64) throws -> Double? {
         guard steps > 0, !examples.isEmpty else { return nil }

@@ -6,7 +6,7 @@ extension CampaignRunner {
         learner.generationSeed = SeedPurpose.respond.seed(config.seed, iteration: i)
         let greedy = try learner.respond(prompts)
         var sampled: [[ResponseSample]] = []
-        if refinement.samplesPerQuery > 1 || config.refine.method == "rft" {
+        if config.refine.method == "rft" {
             learner.generationSeed = SeedPurpose.sampleResponses.seed(config.seed, iteration: i)
             sampled = try learner.generate(prompts: prompts, samples: config.refine.samples, temperature: config.refine.temperature,
                                            topK: 0, maxTokens: learner.maxAnswerTokens)
